@@ -1,0 +1,310 @@
+//! The resources this server serves: names, kinds, scope, verbs and subresources, as discovery shows them.
+
+use crate::store::ResourceName;
+
+/// A subresource as discovery advertises it.
+#[derive(Debug, PartialEq)]
+pub struct Subresource {
+    pub name: &'static str,
+    /// The kind the subresource accepts/returns, and its group and version when they differ
+    /// from the parent's (`pods/eviction` is `policy/v1 Eviction`).
+    pub kind: &'static str,
+    pub group: Option<&'static str>,
+    pub version: Option<&'static str>,
+    pub verbs: &'static [&'static str],
+}
+
+/// One served resource.
+#[derive(Debug, PartialEq)]
+pub struct Resource {
+    /// The store key: plural, qualified with the group unless core.
+    pub storage: ResourceName,
+    pub group: &'static str,
+    pub version: &'static str,
+    pub plural: &'static str,
+    pub singular: &'static str,
+    pub kind: &'static str,
+    pub namespaced: bool,
+    pub short_names: &'static [&'static str],
+    pub categories: &'static [&'static str],
+    pub verbs: &'static [&'static str],
+    pub subresources: &'static [Subresource],
+}
+
+impl Resource {
+    /// `v1` or `apps/v1`.
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.to_owned()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+
+    /// `pods` or `daemonsets.apps`, as upstream names resources in error messages.
+    pub fn qualified(&self) -> String {
+        if self.group.is_empty() {
+            self.plural.to_owned()
+        } else {
+            format!("{}.{}", self.plural, self.group)
+        }
+    }
+
+    /// `Pod` or `DaemonSet.apps`, as upstream names kinds in "is invalid" messages.
+    pub fn qualified_kind(&self) -> String {
+        if self.group.is_empty() {
+            self.kind.to_owned()
+        } else {
+            format!("{}.{}", self.kind, self.group)
+        }
+    }
+
+    pub fn has_subresource(&self, name: &str) -> bool {
+        self.subresources.iter().any(|s| s.name == name)
+    }
+
+    pub fn supports(&self, verb: &str) -> bool {
+        self.verbs.contains(&verb)
+    }
+}
+
+/// Every verb of an ordinary resource (upstream discovery's usual set).
+const ALL: &[&str] = &[
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
+const STATUS_VERBS: &[&str] = &["get", "patch", "update"];
+
+const fn status(kind: &'static str) -> Subresource {
+    Subresource {
+        name: "status",
+        kind,
+        group: None,
+        version: None,
+        verbs: STATUS_VERBS,
+    }
+}
+
+/// The served resources, core group first (discovery order and shortName priority follow it).
+pub static RESOURCES: &[Resource] = &[
+    Resource {
+        storage: "namespaces",
+        group: "",
+        version: "v1",
+        plural: "namespaces",
+        singular: "namespace",
+        kind: "Namespace",
+        namespaced: false,
+        short_names: &["ns"],
+        categories: &[],
+        // Upstream serves no deletecollection on namespaces.
+        verbs: &["create", "delete", "get", "list", "patch", "update", "watch"],
+        subresources: &[
+            status("Namespace"),
+            Subresource {
+                name: "finalize",
+                kind: "Namespace",
+                group: None,
+                version: None,
+                verbs: &["update"],
+            },
+        ],
+    },
+    Resource {
+        storage: "nodes",
+        group: "",
+        version: "v1",
+        plural: "nodes",
+        singular: "node",
+        kind: "Node",
+        namespaced: false,
+        short_names: &["no"],
+        categories: &[],
+        verbs: ALL,
+        subresources: &[status("Node")],
+    },
+    Resource {
+        storage: "pods",
+        group: "",
+        version: "v1",
+        plural: "pods",
+        singular: "pod",
+        kind: "Pod",
+        namespaced: true,
+        short_names: &["po"],
+        categories: &["all"],
+        verbs: ALL,
+        subresources: &[
+            status("Pod"),
+            Subresource {
+                name: "binding",
+                kind: "Binding",
+                group: None,
+                version: None,
+                verbs: &["create"],
+            },
+            Subresource {
+                name: "eviction",
+                kind: "Eviction",
+                group: Some("policy"),
+                version: Some("v1"),
+                verbs: &["create"],
+            },
+            Subresource {
+                name: "log",
+                kind: "Pod",
+                group: None,
+                version: None,
+                verbs: &["get"],
+            },
+        ],
+    },
+    Resource {
+        storage: "events",
+        group: "",
+        version: "v1",
+        plural: "events",
+        singular: "event",
+        kind: "Event",
+        namespaced: true,
+        short_names: &["ev"],
+        categories: &[],
+        verbs: ALL,
+        subresources: &[],
+    },
+    Resource {
+        storage: "serviceaccounts",
+        group: "",
+        version: "v1",
+        plural: "serviceaccounts",
+        singular: "serviceaccount",
+        kind: "ServiceAccount",
+        namespaced: true,
+        short_names: &["sa"],
+        categories: &[],
+        verbs: ALL,
+        subresources: &[],
+    },
+    Resource {
+        storage: "configmaps",
+        group: "",
+        version: "v1",
+        plural: "configmaps",
+        singular: "configmap",
+        kind: "ConfigMap",
+        namespaced: true,
+        short_names: &["cm"],
+        categories: &[],
+        verbs: ALL,
+        subresources: &[],
+    },
+    Resource {
+        storage: "daemonsets.apps",
+        group: "apps",
+        version: "v1",
+        plural: "daemonsets",
+        singular: "daemonset",
+        kind: "DaemonSet",
+        namespaced: true,
+        short_names: &["ds"],
+        categories: &["all"],
+        verbs: ALL,
+        subresources: &[status("DaemonSet")],
+    },
+    Resource {
+        storage: "controllerrevisions.apps",
+        group: "apps",
+        version: "v1",
+        plural: "controllerrevisions",
+        singular: "controllerrevision",
+        kind: "ControllerRevision",
+        namespaced: true,
+        short_names: &[],
+        categories: &[],
+        verbs: ALL,
+        subresources: &[],
+    },
+    Resource {
+        storage: "leases.coordination.k8s.io",
+        group: "coordination.k8s.io",
+        version: "v1",
+        plural: "leases",
+        singular: "lease",
+        kind: "Lease",
+        namespaced: true,
+        short_names: &[],
+        categories: &[],
+        verbs: ALL,
+        subresources: &[],
+    },
+    Resource {
+        storage: "priorityclasses.scheduling.k8s.io",
+        group: "scheduling.k8s.io",
+        version: "v1",
+        plural: "priorityclasses",
+        singular: "priorityclass",
+        kind: "PriorityClass",
+        namespaced: false,
+        short_names: &["pc"],
+        categories: &[],
+        verbs: ALL,
+        subresources: &[],
+    },
+];
+
+/// The groups in discovery order (core `""` first), each with its one version.
+pub fn groups() -> Vec<(&'static str, &'static str)> {
+    let mut groups: Vec<(&'static str, &'static str)> = Vec::new();
+    for resource in RESOURCES {
+        if !groups.iter().any(|(g, _)| *g == resource.group) {
+            groups.push((resource.group, resource.version));
+        }
+    }
+    groups
+}
+
+/// The resource served at `group/version` under `plural`.
+pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static Resource> {
+    RESOURCES
+        .iter()
+        .find(|r| r.group == group && r.version == version && r.plural == plural)
+}
+
+/// The resource stored under `storage` (used when loading the store).
+pub fn by_storage(storage: &str) -> Option<&'static Resource> {
+    RESOURCES.iter().find(|r| r.storage == storage)
+}
+
+/// The resource of a kind (used by the built-in controllers and the garbage collector).
+pub fn by_kind(api_version: &str, kind: &str) -> Option<&'static Resource> {
+    RESOURCES
+        .iter()
+        .find(|r| r.kind == kind && r.api_version() == api_version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_names_are_unique_and_qualified() {
+        for (i, a) in RESOURCES.iter().enumerate() {
+            assert_eq!(a.storage, a.qualified(), "{} storage name", a.plural);
+            for b in &RESOURCES[i + 1..] {
+                assert_ne!(a.storage, b.storage);
+            }
+        }
+    }
+
+    #[test]
+    fn core_group_comes_first() {
+        assert_eq!(groups().first(), Some(&("", "v1")));
+        assert!(groups().contains(&("apps", "v1")));
+    }
+}
