@@ -1,1 +1,7 @@
-//! integration tests
+//! The one integration-test binary: real `everynode` processes driven by the real kubectl and by
+//! kube-rs clients.
+
+mod support;
+
+mod apiserver_kubectl;
+mod apiserver_store;

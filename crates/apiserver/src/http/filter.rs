@@ -28,17 +28,11 @@ impl Filter {
             Some(text) => {
                 let selector = FieldSelector::parse(text)
                     .map_err(|e| ApiError::bad_request(format!("invalid field selector: {e}")))?;
-                let supported = everynode_core::fields::supported_fields(resource.plural);
-                for field in selector.field_names() {
-                    let common = field == "metadata.name"
-                        || (resource.namespaced && field == "metadata.namespace");
-                    if !common && !supported.contains(&field) {
-                        return Err(ApiError::bad_request(format!(
-                            "field label not supported: {field}"
-                        )));
-                    }
-                }
-                Some(selector)
+                // Upstream converts every label per kind (api.md §5): unsupported ones are a 400.
+                let converted = selector
+                    .convert_for(resource.plural)
+                    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+                Some(converted)
             }
         };
         Ok(Self { labels, fields })
@@ -49,7 +43,7 @@ impl Filter {
             .as_ref()
             .is_none_or(|selector| selector.matches(&object.labels))
             && self.fields.as_ref().is_none_or(|selector| {
-                selector.matches(|field| object.field(field).map(str::to_owned))
+                selector.matches_with(|field| object.field(field).map(str::to_owned))
             })
     }
 }

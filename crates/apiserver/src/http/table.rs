@@ -60,9 +60,9 @@ pub fn table(
     let mut rows = Vec::with_capacity(objects.len());
     for stored in objects {
         let object = stored.value();
-        let cells = everynode_core::printers::cells(resource.plural, &object, now)
+        let printed = everynode_core::printers::print_row(resource.plural, &object, now)
             .map_err(|e| ApiError::internal(format!("failed to print {}: {e}", resource.plural)))?;
-        let mut row = json!({"cells": cells});
+        let mut row = json!({"cells": printed.cells});
         row["object"] = match request.include {
             Include::None => Value::Null,
             Include::Object => object.clone(),
@@ -72,22 +72,17 @@ pub fn table(
                 "metadata": object["metadata"],
             }),
         };
-        if let Some(conditions) = everynode_core::printers::row_conditions(resource.plural, &object) {
-            row["conditions"] = conditions;
+        if !printed.conditions.is_empty() {
+            row["conditions"] = json!(printed.conditions);
         }
         rows.push(row);
     }
     let columns: Vec<Value> = if request.omit_headers {
         Vec::new()
     } else {
-        everynode_core::printers::columns(resource.plural)
+        everynode_core::printers::column_definitions(resource.plural)
             .iter()
-            .map(|c| {
-                json!({
-                    "name": c.name, "type": c.kind, "format": c.format,
-                    "description": c.description, "priority": c.priority,
-                })
-            })
+            .map(|c| json!(c))
             .collect()
     };
     let mut metadata = json!({});

@@ -181,7 +181,10 @@ mod tests {
     }
 }
 
-// TEMPORARY until core::fields lands in this session.
-fn selectable_fields(_resource: &Resource, _object: &Value) -> Vec<(&'static str, String)> {
-    Vec::new()
+/// The kind's selectable fields (api.md §5), without the metadata ones the store keeps itself.
+fn selectable_fields(resource: &Resource, object: &Value) -> Vec<(&'static str, String)> {
+    everynode_core::fields::selectable_fields(resource.plural, resource.namespaced, object)
+        .into_iter()
+        .filter(|(field, _)| !matches!(*field, "metadata.name" | "metadata.namespace"))
+        .collect()
 }

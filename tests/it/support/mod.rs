@@ -1,0 +1,22 @@
+//! Test harness: start an `everynode` process on a free port, run kubectl against it, and wait
+//! for conditions with deadlines (never fixed sleeps).
+
+pub mod kubectl;
+pub mod server;
+
+use std::time::{Duration, Instant};
+
+pub use kubectl::Kubectl;
+pub use server::Server;
+
+/// Polls `check` until it returns `Some`, or fails the test after `timeout` with `what`.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

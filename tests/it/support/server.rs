@@ -1,0 +1,94 @@
+//! A real `everynode` server process in a temporary data directory.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use super::wait_for;
+
+/// A running `everynode` process; killed when dropped.
+pub struct Server {
+    child: Option<Child>,
+    dir: tempfile::TempDir,
+    args: Vec<String>,
+}
+
+impl Server {
+    /// `everynode apiserver --port 0` in a fresh data directory.
+    pub fn apiserver() -> Self {
+        Self::start(&["apiserver"])
+    }
+
+    /// Starts `everynode <args> --data-dir <tmp> --port 0` and waits for its kubeconfig.
+    pub fn start(args: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let mut server = Server {
+            child: None,
+            dir,
+            args: args.iter().map(|a| a.to_string()).collect(),
+        };
+        server.spawn();
+        server
+    }
+
+    fn spawn(&mut self) {
+        let kubeconfig = self.kubeconfig();
+        let _ = std::fs::remove_file(&kubeconfig);
+        let child = Command::new(env!("CARGO_BIN_EXE_everynode"))
+            .args(&self.args)
+            .arg("--data-dir")
+            .arg(self.dir.path())
+            .args(["--port", "0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start everynode");
+        self.child = Some(child);
+        wait_for("the kubeconfig to be written", Duration::from_secs(30), || {
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!("everynode exited early: {status}");
+                }
+            }
+            kubeconfig.exists().then_some(())
+        });
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn kubeconfig(&self) -> PathBuf {
+        self.dir.path().join("kubeconfig")
+    }
+
+    /// SIGKILLs the process (no shutdown path runs) and starts it again on the same directory.
+    pub fn kill_and_restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    /// SIGKILLs the process.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// A kube-rs client for this server, from its kubeconfig.
+    pub async fn client(&self) -> kube::Client {
+        let kubeconfig = kube::config::Kubeconfig::read_from(self.kubeconfig()).expect("kubeconfig");
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+            .await
+            .expect("config from kubeconfig");
+        kube::Client::try_from(config).expect("client")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
