@@ -37,16 +37,46 @@ metadata:
 fn get_ds_prints_upstream_columns() {
     let server = Server::apiserver();
     let kubectl = Kubectl::new(&server.kubeconfig());
-    assert!(kubectl.apply(DAEMONSET).ok().contains("daemonset.apps/fluentd created"));
+    assert!(
+        kubectl
+            .apply(DAEMONSET)
+            .ok()
+            .contains("daemonset.apps/fluentd created")
+    );
     let table = kubectl.run(&["get", "ds"]).ok();
-    let header: Vec<&str> = table.lines().next().unwrap_or_default().split_whitespace().collect();
+    let header: Vec<&str> = table
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
     assert_eq!(
         header,
-        ["NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE", "SELECTOR", "AGE"]
+        [
+            "NAME",
+            "DESIRED",
+            "CURRENT",
+            "READY",
+            "UP-TO-DATE",
+            "AVAILABLE",
+            "NODE",
+            "SELECTOR",
+            "AGE"
+        ]
     );
-    assert!(table.lines().nth(1).unwrap_or_default().starts_with("fluentd "), "{table}");
+    assert!(
+        table
+            .lines()
+            .nth(1)
+            .unwrap_or_default()
+            .starts_with("fluentd "),
+        "{table}"
+    );
     let wide = kubectl.run(&["get", "ds", "-o", "wide"]).ok();
-    assert!(wide.contains("CONTAINERS") && wide.contains("fluentd:v1") && wide.contains("name=fluentd"), "{wide}");
+    assert!(
+        wide.contains("CONTAINERS") && wide.contains("fluentd:v1") && wide.contains("name=fluentd"),
+        "{wide}"
+    );
     // A second apply of the same manifest changes nothing.
     assert!(kubectl.apply(DAEMONSET).ok().contains("unchanged"));
 }
@@ -61,8 +91,19 @@ fn pinned_kubectl_versions_work() {
         let names = kubectl.jsonpath(&["get", "ds"], "{.items[*].metadata.name}");
         assert_eq!(names, "fluentd", "kubectl 1.{minor}");
         let table = kubectl.run(&["get", "ds", "fluentd"]).ok();
-        assert!(table.contains("NODE SELECTOR"), "kubectl 1.{minor}: {table}");
-        kubectl.run(&["label", "ds", "fluentd", &format!("seen-by=1.{minor}"), "--overwrite"]).ok();
+        assert!(
+            table.contains("NODE SELECTOR"),
+            "kubectl 1.{minor}: {table}"
+        );
+        kubectl
+            .run(&[
+                "label",
+                "ds",
+                "fluentd",
+                &format!("seen-by=1.{minor}"),
+                "--overwrite",
+            ])
+            .ok();
         let label = kubectl.jsonpath(&["get", "ds", "fluentd"], "{.metadata.labels.seen-by}");
         assert_eq!(label, format!("1.{minor}"));
     }
@@ -73,24 +114,75 @@ fn label_annotate_taint_and_patch_a_node() {
     let server = Server::apiserver();
     let kubectl = Kubectl::new(&server.kubeconfig());
     kubectl.apply(NODE).ok();
-    kubectl.run(&["label", "node", "worker-1", "disktype=ssd"]).ok();
-    kubectl.run(&["annotate", "node", "worker-1", "team=infra"]).ok();
-    kubectl.run(&["taint", "node", "worker-1", "dedicated=infra:NoSchedule"]).ok();
-    assert_eq!(kubectl.jsonpath(&["get", "node", "worker-1"], "{.metadata.labels.disktype}"), "ssd");
-    assert_eq!(kubectl.jsonpath(&["get", "node", "worker-1"], "{.metadata.annotations.team}"), "infra");
+    kubectl
+        .run(&["label", "node", "worker-1", "disktype=ssd"])
+        .ok();
+    kubectl
+        .run(&["annotate", "node", "worker-1", "team=infra"])
+        .ok();
+    kubectl
+        .run(&["taint", "node", "worker-1", "dedicated=infra:NoSchedule"])
+        .ok();
+    assert_eq!(
+        kubectl.jsonpath(&["get", "node", "worker-1"], "{.metadata.labels.disktype}"),
+        "ssd"
+    );
+    assert_eq!(
+        kubectl.jsonpath(&["get", "node", "worker-1"], "{.metadata.annotations.team}"),
+        "infra"
+    );
     let taints = kubectl.jsonpath(&["get", "node", "worker-1"], "{.spec.taints[*].key}");
     assert!(taints.split(' ').any(|k| k == "dedicated"), "{taints}");
 
-    kubectl.run(&["patch", "node", "worker-1", "--type=merge", "-p", r#"{"metadata":{"labels":{"zone":"a"}}}"#]).ok();
-    kubectl.run(&["patch", "node", "worker-1", "--type=json", "-p", r#"[{"op":"add","path":"/metadata/labels/rack","value":"r1"}]"#]).ok();
-    kubectl.run(&["patch", "node", "worker-1", "-p", r#"{"spec":{"unschedulable":true}}"#]).ok();
-    let labels = kubectl.jsonpath(&["get", "node", "worker-1"], "{.metadata.labels.zone}/{.metadata.labels.rack}");
+    kubectl
+        .run(&[
+            "patch",
+            "node",
+            "worker-1",
+            "--type=merge",
+            "-p",
+            r#"{"metadata":{"labels":{"zone":"a"}}}"#,
+        ])
+        .ok();
+    kubectl
+        .run(&[
+            "patch",
+            "node",
+            "worker-1",
+            "--type=json",
+            "-p",
+            r#"[{"op":"add","path":"/metadata/labels/rack","value":"r1"}]"#,
+        ])
+        .ok();
+    kubectl
+        .run(&[
+            "patch",
+            "node",
+            "worker-1",
+            "-p",
+            r#"{"spec":{"unschedulable":true}}"#,
+        ])
+        .ok();
+    let labels = kubectl.jsonpath(
+        &["get", "node", "worker-1"],
+        "{.metadata.labels.zone}/{.metadata.labels.rack}",
+    );
     assert_eq!(labels, "a/r1");
-    assert_eq!(kubectl.jsonpath(&["get", "node", "worker-1"], "{.spec.unschedulable}"), "true");
+    assert_eq!(
+        kubectl.jsonpath(&["get", "node", "worker-1"], "{.spec.unschedulable}"),
+        "true"
+    );
 
-    kubectl.run(&["label", "node", "worker-1", "disktype-"]).ok();
-    assert_eq!(kubectl.jsonpath(&["get", "node", "worker-1"], "{.metadata.labels.disktype}"), "");
-    kubectl.run(&["taint", "node", "worker-1", "dedicated-"]).ok();
+    kubectl
+        .run(&["label", "node", "worker-1", "disktype-"])
+        .ok();
+    assert_eq!(
+        kubectl.jsonpath(&["get", "node", "worker-1"], "{.metadata.labels.disktype}"),
+        ""
+    );
+    kubectl
+        .run(&["taint", "node", "worker-1", "dedicated-"])
+        .ok();
     let taints = kubectl.jsonpath(&["get", "node", "worker-1"], "{.spec.taints[*].key}");
     assert!(!taints.contains("dedicated"), "{taints}");
 }
@@ -101,8 +193,13 @@ fn edit_with_a_scripted_editor() {
     let kubectl = Kubectl::new(&server.kubeconfig());
     kubectl.apply(DAEMONSET).ok();
     let editor = "sed -i s/fluentd:v1/fluentd:v2/";
-    kubectl.run_with_env(&["edit", "ds", "fluentd"], &[("KUBE_EDITOR", editor)]).ok();
-    let image = kubectl.jsonpath(&["get", "ds", "fluentd"], "{.spec.template.spec.containers[0].image}");
+    kubectl
+        .run_with_env(&["edit", "ds", "fluentd"], &[("KUBE_EDITOR", editor)])
+        .ok();
+    let image = kubectl.jsonpath(
+        &["get", "ds", "fluentd"],
+        "{.spec.template.spec.containers[0].image}",
+    );
     assert_eq!(image, "fluentd:v2");
 }
 
@@ -111,7 +208,13 @@ fn get_watch_streams_a_change() {
     let server = Server::apiserver();
     let kubectl = Kubectl::new(&server.kubeconfig());
     kubectl.apply(NODE).ok();
-    let mut watch = kubectl.spawn(&["get", "nodes", "-w", "-o", "jsonpath={.metadata.labels.color}{\"\\n\"}"]);
+    let mut watch = kubectl.spawn(&[
+        "get",
+        "nodes",
+        "-w",
+        "-o",
+        "jsonpath={.metadata.labels.color}{\"\\n\"}",
+    ]);
     let stdout = watch.stdout.take().expect("watch stdout");
     let (lines, seen) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -122,10 +225,16 @@ fn get_watch_streams_a_change() {
         }
     });
     // The list prints the node once (no color yet); then the change must stream in.
-    let first = seen.recv_timeout(Duration::from_secs(20)).expect("the initial list");
+    let first = seen
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the initial list");
     assert_eq!(first, "");
-    kubectl.run(&["label", "node", "worker-1", "color=blue"]).ok();
-    let changed = seen.recv_timeout(Duration::from_secs(20)).expect("the watched change");
+    kubectl
+        .run(&["label", "node", "worker-1", "color=blue"])
+        .ok();
+    let changed = seen
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the watched change");
     assert_eq!(changed, "blue");
     let _ = watch.kill();
     let _ = watch.wait();
@@ -142,12 +251,23 @@ fn field_selectors_filter_and_reject_unknown_fields() {
         );
         kubectl.run_with_input(&["create", "-f", "-"], &pod).ok();
     }
-    let on_one = kubectl.jsonpath(&["get", "pods", "--field-selector", "spec.nodeName=worker-1"], "{.items[*].metadata.name}");
+    let on_one = kubectl.jsonpath(
+        &["get", "pods", "--field-selector", "spec.nodeName=worker-1"],
+        "{.items[*].metadata.name}",
+    );
     assert_eq!(on_one, "a");
-    let not_one = kubectl.jsonpath(&["get", "pods", "--field-selector", "spec.nodeName!=worker-1"], "{.items[*].metadata.name}");
+    let not_one = kubectl.jsonpath(
+        &["get", "pods", "--field-selector", "spec.nodeName!=worker-1"],
+        "{.items[*].metadata.name}",
+    );
     assert_eq!(not_one, "b");
-    let error = kubectl.run(&["get", "pods", "--field-selector", "spec.bogus=x"]).err();
-    assert!(error.contains("field label not supported: spec.bogus"), "{error}");
+    let error = kubectl
+        .run(&["get", "pods", "--field-selector", "spec.bogus=x"])
+        .err();
+    assert!(
+        error.contains("field label not supported: spec.bogus"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -155,7 +275,9 @@ fn delete_and_orphan_delete_return_without_hanging() {
     let server = Server::apiserver();
     let kubectl = Kubectl::new(&server.kubeconfig());
     kubectl.apply(DAEMONSET).ok();
-    let out = kubectl.run(&["delete", "ds", "fluentd", "--timeout=30s"]).ok();
+    let out = kubectl
+        .run(&["delete", "ds", "fluentd", "--timeout=30s"])
+        .ok();
     assert!(out.contains("daemonset.apps \"fluentd\" deleted"), "{out}");
     let error = kubectl.run(&["get", "ds", "fluentd"]).err();
     assert!(error.contains("NotFound"), "{error}");
@@ -166,14 +288,35 @@ fn create_and_delete_a_namespace() {
     let server = Server::apiserver();
     let kubectl = Kubectl::new(&server.kubeconfig());
     // kubectl sends this one as protobuf.
-    assert!(kubectl.run(&["create", "namespace", "demo"]).ok().contains("namespace/demo created"));
-    let sa = wait_for("the default ServiceAccount", Duration::from_secs(20), || {
-        let run = kubectl.run(&["get", "serviceaccount", "default", "-n", "demo", "-o", "name"]);
-        run.success.then_some(run.stdout)
-    });
+    assert!(
+        kubectl
+            .run(&["create", "namespace", "demo"])
+            .ok()
+            .contains("namespace/demo created")
+    );
+    let sa = wait_for(
+        "the default ServiceAccount",
+        Duration::from_secs(20),
+        || {
+            let run = kubectl.run(&[
+                "get",
+                "serviceaccount",
+                "default",
+                "-n",
+                "demo",
+                "-o",
+                "name",
+            ]);
+            run.success.then_some(run.stdout)
+        },
+    );
     assert_eq!(sa.trim(), "serviceaccount/default");
-    kubectl.apply(&DAEMONSET.replace("namespace: default", "namespace: demo")).ok();
-    kubectl.run(&["delete", "namespace", "demo", "--timeout=60s"]).ok();
+    kubectl
+        .apply(&DAEMONSET.replace("namespace: default", "namespace: demo"))
+        .ok();
+    kubectl
+        .run(&["delete", "namespace", "demo", "--timeout=60s"])
+        .ok();
     let error = kubectl.run(&["get", "namespace", "demo"]).err();
     assert!(error.contains("NotFound"), "{error}");
 }
@@ -182,9 +325,18 @@ fn create_and_delete_a_namespace() {
 fn requests_without_the_token_get_401() {
     let server = Server::apiserver();
     let kubectl = Kubectl::new(&server.kubeconfig());
-    let error = kubectl.run(&["--token=not-the-token", "get", "--raw", "/api/v1/namespaces"]).err();
+    let error = kubectl
+        .run(&[
+            "--token=not-the-token",
+            "get",
+            "--raw",
+            "/api/v1/namespaces",
+        ])
+        .err();
     assert!(error.contains("Unauthorized"), "{error}");
     // The public endpoints stay readable, as upstream's system:public-info-viewer allows.
-    let version = kubectl.run(&["--token=not-the-token", "get", "--raw", "/version"]).ok();
+    let version = kubectl
+        .run(&["--token=not-the-token", "get", "--raw", "/version"])
+        .ok();
     assert!(version.contains("\"minor\":\"32\""), "{version}");
 }

@@ -4,12 +4,11 @@
 use std::time::Duration;
 
 use everynode_apiserver::store::StoreOptions;
-use everynode_apiserver::{ApiOptions, ApiService};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, ListParams, PostParams, WatchEvent, WatchParams};
 
-use crate::support::Server;
+use crate::support::{Server, in_process};
 
 fn config_map(name: &str, value: &str) -> ConfigMap {
     serde_json::from_value(serde_json::json!({
@@ -28,14 +27,6 @@ fn revision(object: &ConfigMap) -> u64 {
         .expect("numeric resourceVersion")
 }
 
-/// An in-process server (no TLS, no auth) with the given store tuning.
-async fn in_process(options: StoreOptions) -> kube::Client {
-    let store = everynode_apiserver::server::open_store(None, options).expect("store");
-    let service = ApiService::new(store, ApiOptions::default());
-    everynode_apiserver::builtin::bootstrap(&service, "").await.expect("bootstrap");
-    kube::Client::new(service, "default")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_writes_survive_kill_9() {
     let mut server = Server::apiserver();
@@ -44,7 +35,10 @@ async fn acknowledged_writes_survive_kill_9() {
     let mut highest = 0;
     for i in 0..50 {
         let created = api
-            .create(&PostParams::default(), &config_map(&format!("cm-{i}"), &i.to_string()))
+            .create(
+                &PostParams::default(),
+                &config_map(&format!("cm-{i}"), &i.to_string()),
+            )
             .await
             .expect("create");
         highest = highest.max(revision(&created));
@@ -58,41 +52,62 @@ async fn acknowledged_writes_survive_kill_9() {
             .iter()
             .find(|cm| cm.metadata.name.as_deref() == Some(&format!("cm-{i}")))
             .unwrap_or_else(|| panic!("cm-{i} lost after kill -9"));
-        assert_eq!(found.data.as_ref().and_then(|d| d.get("value")), Some(&i.to_string()));
+        assert_eq!(
+            found.data.as_ref().and_then(|d| d.get("value")),
+            Some(&i.to_string())
+        );
     }
     let after = api
         .create(&PostParams::default(), &config_map("after-restart", "x"))
         .await
         .expect("create after restart");
-    assert!(revision(&after) > highest, "{} <= {highest}", revision(&after));
+    assert!(
+        revision(&after) > highest,
+        "{} <= {highest}",
+        revision(&after)
+    );
 }
 
 #[tokio::test]
 async fn watch_resumes_with_exactly_the_missed_events_in_order() {
     let client = in_process(StoreOptions::default()).await;
     let api: Api<ConfigMap> = Api::namespaced(client, "default");
-    let first = api.create(&PostParams::default(), &config_map("a", "0")).await.expect("create");
+    let first = api
+        .create(&PostParams::default(), &config_map("a", "0"))
+        .await
+        .expect("create");
     let mut expected = Vec::new();
     for i in 1..=5 {
         let mut cm = config_map("a", &i.to_string());
         cm.metadata.resource_version = None;
-        let replaced = api.replace("a", &PostParams::default(), &{
-            let mut current = api.get("a").await.expect("get");
-            current.data = cm.data;
-            current
-        })
-        .await
-        .expect("replace");
+        let replaced = api
+            .replace("a", &PostParams::default(), &{
+                let mut current = api.get("a").await.expect("get");
+                current.data = cm.data;
+                current
+            })
+            .await
+            .expect("replace");
         expected.push(("MODIFIED", revision(&replaced)));
     }
-    let other = api.create(&PostParams::default(), &config_map("b", "x")).await.expect("create b");
+    let other = api
+        .create(&PostParams::default(), &config_map("b", "x"))
+        .await
+        .expect("create b");
     expected.push(("ADDED", revision(&other)));
 
     let stream = api
-        .watch(&WatchParams::default().timeout(2), &revision(&first).to_string())
+        .watch(
+            &WatchParams::default().timeout(2),
+            &revision(&first).to_string(),
+        )
         .await
         .expect("watch");
-    let events: Vec<_> = stream.take(expected.len()).try_collect().await.expect("events");
+    let events: Vec<_> = stream
+        .take(expected.len())
+        .try_collect()
+        .await
+        .expect("events");
     let seen: Vec<(&str, u64)> = events
         .iter()
         .map(|event| match event {
@@ -112,11 +127,21 @@ async fn watch_from_a_compacted_revision_gets_410_expired() {
     })
     .await;
     let api: Api<ConfigMap> = Api::namespaced(client, "default");
-    let first = api.create(&PostParams::default(), &config_map("first", "0")).await.expect("create");
+    let first = api
+        .create(&PostParams::default(), &config_map("first", "0"))
+        .await
+        .expect("create");
     for i in 0..30 {
-        api.create(&PostParams::default(), &config_map(&format!("x-{i}"), "0")).await.expect("create");
+        api.create(&PostParams::default(), &config_map(&format!("x-{i}"), "0"))
+            .await
+            .expect("create");
     }
-    let outcome = api.watch(&WatchParams::default().timeout(2), &revision(&first).to_string()).await;
+    let outcome = api
+        .watch(
+            &WatchParams::default().timeout(2),
+            &revision(&first).to_string(),
+        )
+        .await;
     let error = match outcome {
         Err(e) => e.to_string(),
         Ok(stream) => {
@@ -130,20 +155,29 @@ async fn watch_from_a_compacted_revision_gets_410_expired() {
             }
         }
     };
-    assert!(error.contains("Expired") || error.contains("410"), "{error}");
+    assert!(
+        error.contains("Expired") || error.contains("410"),
+        "{error}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn of_concurrent_updates_at_one_revision_exactly_one_wins() {
     let client = in_process(StoreOptions::default()).await;
     let api: Api<ConfigMap> = Api::namespaced(client, "default");
-    let created = api.create(&PostParams::default(), &config_map("contended", "0")).await.expect("create");
+    let created = api
+        .create(&PostParams::default(), &config_map("contended", "0"))
+        .await
+        .expect("create");
     let attempts = (0..16).map(|i| {
         let api = api.clone();
         let mut update = created.clone();
         // Every update differs from the stored value: a no-op update would rightly succeed too.
         update.data = Some([("value".to_owned(), format!("writer-{i}"))].into());
-        tokio::spawn(async move { api.replace("contended", &PostParams::default(), &update).await })
+        tokio::spawn(async move {
+            api.replace("contended", &PostParams::default(), &update)
+                .await
+        })
     });
     let results = futures::future::join_all(attempts).await;
     let mut won = 0;
@@ -155,5 +189,8 @@ async fn of_concurrent_updates_at_one_revision_exactly_one_wins() {
         }
     }
     assert_eq!(won, 1);
-    tokio::time::timeout(Duration::from_secs(1), api.get("contended")).await.expect("get").expect("get");
+    tokio::time::timeout(Duration::from_secs(1), api.get("contended"))
+        .await
+        .expect("get")
+        .expect("get");
 }

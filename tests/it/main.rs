@@ -5,3 +5,4 @@ mod support;
 
 mod apiserver_kubectl;
 mod apiserver_store;
+mod garbage_collector;

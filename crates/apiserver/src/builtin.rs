@@ -13,7 +13,8 @@ use crate::resources::{self, RESOURCES, Resource};
 use crate::store::{EventType, Key, WatchOutcome};
 
 /// Namespaces every cluster has (upstream creates them at start).
-pub const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+pub const SYSTEM_NAMESPACES: &[&str] =
+    &["default", "kube-system", "kube-public", "kube-node-lease"];
 
 /// The namespace finalizer the namespace controller removes once the namespace is empty.
 const NAMESPACE_FINALIZER: &str = "kubernetes";
@@ -89,7 +90,11 @@ pub async fn bootstrap(service: &ApiService, ca_pem: &str) -> Result<(), ApiErro
 }
 
 /// The `default` ServiceAccount and the root CA ConfigMap every namespace gets.
-async fn populate_namespace(service: &ApiService, namespace: &str, ca_pem: &str) -> Result<(), ApiError> {
+async fn populate_namespace(
+    service: &ApiService,
+    namespace: &str,
+    ca_pem: &str,
+) -> Result<(), ApiError> {
     ensure(
         service,
         resource("serviceaccounts", "")?,
@@ -157,7 +162,9 @@ pub fn spawn(service: ApiService, ca_pem: String) {
                         tracing::warn!(namespace = %object.name, "failed to populate namespace: {e}");
                     }
                 }
-                if event.event != EventType::Deleted && !value["metadata"]["deletionTimestamp"].is_null() {
+                if event.event != EventType::Deleted
+                    && !value["metadata"]["deletionTimestamp"].is_null()
+                {
                     terminating.insert(object.name.clone());
                 }
             }
@@ -226,12 +233,25 @@ async fn finish_namespace(service: &ApiService, namespace: &str) -> Result<bool,
     let mut value = current.value();
     let finalizers: Vec<Value> = value["spec"]["finalizers"]
         .as_array()
-        .map(|f| f.iter().filter(|f| *f != NAMESPACE_FINALIZER).cloned().collect())
+        .map(|f| {
+            f.iter()
+                .filter(|f| *f != NAMESPACE_FINALIZER)
+                .cloned()
+                .collect()
+        })
         .unwrap_or_default();
     value["spec"]["finalizers"] = json!(finalizers);
     let namespaces_resource = resources::find("", "v1", "namespaces")
         .ok_or_else(|| ApiError::internal("namespaces are not served"))?;
-    api.update_object(namespaces_resource, key, &current, value, Some("finalize"), None, false)
-        .await?;
+    api.update_object(
+        namespaces_resource,
+        key,
+        &current,
+        value,
+        Some("finalize"),
+        None,
+        false,
+    )
+    .await?;
     Ok(true)
 }

@@ -67,7 +67,11 @@ impl ApiError {
 
     /// The 404 for a path that names no served resource.
     pub fn no_route() -> Self {
-        Self::new(404, "NotFound", "the server could not find the requested resource")
+        Self::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )
     }
 
     pub fn not_found(resource: &Resource, name: &str) -> Self {

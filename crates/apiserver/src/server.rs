@@ -42,7 +42,9 @@ pub enum StartError {
     Credentials(#[from] crate::tls::CredentialsError),
     #[error("invalid TLS configuration: {0}")]
     Tls(String),
-    #[error("cannot listen on 127.0.0.1:{port}: {source} (is another server using it? pick another with --port, or --port 0)")]
+    #[error(
+        "cannot listen on 127.0.0.1:{port}: {source} (is another server using it? pick another with --port, or --port 0)"
+    )]
     Listen {
         port: u16,
         #[source]
@@ -62,7 +64,10 @@ pub struct RunningServer {
 }
 
 /// Opens the store in `dir`, for callers that need one without a listener (tests, benchmarks).
-pub fn open_store(dir: Option<&Path>, options: StoreOptions) -> Result<Store, crate::store::OpenError> {
+pub fn open_store(
+    dir: Option<&Path>,
+    options: StoreOptions,
+) -> Result<Store, crate::store::OpenError> {
     Store::open(
         dir.map(|d| d.join("store.db")).as_deref(),
         options,
@@ -180,10 +185,15 @@ async fn accept_loop(
             let handler = hyper::service::service_fn(move |request: Request<Incoming>| {
                 let service = service.clone();
                 let token = token.clone();
-                async move { Ok::<_, std::convert::Infallible>(authenticate(request, &token, &service).await) }
+                async move {
+                    Ok::<_, std::convert::Infallible>(authenticate(request, &token, &service).await)
+                }
             });
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            if let Err(e) = builder.serve_connection(TokioIo::new(stream), handler).await {
+            if let Err(e) = builder
+                .serve_connection(TokioIo::new(stream), handler)
+                .await
+            {
                 tracing::debug!(%peer, "connection ended: {e}");
             }
         });

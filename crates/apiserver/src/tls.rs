@@ -20,7 +20,9 @@ pub enum CredentialsError {
     },
     #[error("failed to generate a certificate: {0}")]
     Generate(#[from] rcgen::Error),
-    #[error("the TLS material in {dir} is unusable ({reason}); delete those files to regenerate them")]
+    #[error(
+        "the TLS material in {dir} is unusable ({reason}); delete those files to regenerate them"
+    )]
     Invalid { dir: PathBuf, reason: String },
 }
 

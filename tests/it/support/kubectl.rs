@@ -23,14 +23,22 @@ impl Run {
     /// Fails the test with kubectl's output unless it succeeded; returns stdout.
     #[track_caller]
     pub fn ok(self) -> String {
-        assert!(self.success, "kubectl failed:\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        assert!(
+            self.success,
+            "kubectl failed:\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
         self.stdout
     }
 
     /// Fails the test unless kubectl failed; returns stderr.
     #[track_caller]
     pub fn err(self) -> String {
-        assert!(!self.success, "kubectl unexpectedly succeeded:\n{}", self.stdout);
+        assert!(
+            !self.success,
+            "kubectl unexpectedly succeeded:\n{}",
+            self.stdout
+        );
         self.stderr
     }
 }
@@ -108,7 +116,10 @@ impl Kubectl {
         for (k, v) in env {
             command.env(k, v);
         }
-        let output = command.stdin(Stdio::null()).output().expect("kubectl output");
+        let output = command
+            .stdin(Stdio::null())
+            .output()
+            .expect("kubectl output");
         to_run(output)
     }
 }

@@ -9,6 +9,16 @@ use std::time::{Duration, Instant};
 pub use kubectl::Kubectl;
 pub use server::Server;
 
+/// An in-process API server (no TLS, no auth, memory-only store) and a kube-rs client for it.
+pub async fn in_process(options: everynode_apiserver::store::StoreOptions) -> kube::Client {
+    let store = everynode_apiserver::server::open_store(None, options).expect("store");
+    let service = everynode_apiserver::ApiService::new(store, Default::default());
+    everynode_apiserver::builtin::bootstrap(&service, "")
+        .await
+        .expect("bootstrap");
+    kube::Client::new(service, "default")
+}
+
 /// Polls `check` until it returns `Some`, or fails the test after `timeout` with `what`.
 pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + timeout;
@@ -16,7 +26,10 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Opt
         if let Some(value) = check() {
             return value;
         }
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }

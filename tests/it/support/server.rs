@@ -1,6 +1,6 @@
 //! A real `everynode` server process in a temporary data directory.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -45,18 +45,18 @@ impl Server {
             .spawn()
             .expect("start everynode");
         self.child = Some(child);
-        wait_for("the kubeconfig to be written", Duration::from_secs(30), || {
-            if let Some(child) = self.child.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    panic!("everynode exited early: {status}");
+        wait_for(
+            "the kubeconfig to be written",
+            Duration::from_secs(30),
+            || {
+                if let Some(child) = self.child.as_mut() {
+                    if let Ok(Some(status)) = child.try_wait() {
+                        panic!("everynode exited early: {status}");
+                    }
                 }
-            }
-            kubeconfig.exists().then_some(())
-        });
-    }
-
-    pub fn data_dir(&self) -> &Path {
-        self.dir.path()
+                kubeconfig.exists().then_some(())
+            },
+        );
     }
 
     pub fn kubeconfig(&self) -> PathBuf {
@@ -79,7 +79,8 @@ impl Server {
 
     /// A kube-rs client for this server, from its kubeconfig.
     pub async fn client(&self) -> kube::Client {
-        let kubeconfig = kube::config::Kubeconfig::read_from(self.kubeconfig()).expect("kubeconfig");
+        let kubeconfig =
+            kube::config::Kubeconfig::read_from(self.kubeconfig()).expect("kubeconfig");
         let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
             .await
             .expect("config from kubeconfig");

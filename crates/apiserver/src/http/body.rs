@@ -57,11 +57,8 @@ pub fn decode_object(headers: &HeaderMap, bytes: &[u8]) -> Result<Value, ApiErro
     let media = content_type(headers);
     match media.as_str() {
         "" | JSON | "*/*" => decode_json(bytes),
-        "application/yaml" | "application/x-yaml" | "text/yaml" => {
-            serde_yaml::from_slice(bytes).map_err(|e| {
-                ApiError::bad_request(format!("the request body is not valid YAML: {e}"))
-            })
-        }
+        "application/yaml" | "application/x-yaml" | "text/yaml" => serde_yaml::from_slice(bytes)
+            .map_err(|e| ApiError::bad_request(format!("the request body is not valid YAML: {e}"))),
         PROTOBUF => everynode_core::protobuf::decode_body(bytes)
             .map_err(|e| ApiError::unsupported_media_type(e.to_string())),
         other => Err(ApiError::unsupported_media_type(format!(

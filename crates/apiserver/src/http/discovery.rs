@@ -161,7 +161,10 @@ pub fn groups(call: &Call) -> http::Response<ResponseBody> {
 /// `/api/v1` or `/apis/<g>/<v>`: subresources appear as `parent/sub` entries.
 pub fn resource_list(group: &str, version: &str) -> Result<http::Response<ResponseBody>, ApiError> {
     let mut entries = Vec::new();
-    for r in RESOURCES.iter().filter(|r| r.group == group && r.version == version) {
+    for r in RESOURCES
+        .iter()
+        .filter(|r| r.group == group && r.version == version)
+    {
         let mut entry = json!({
             "name": r.plural,
             "singularName": r.singular,

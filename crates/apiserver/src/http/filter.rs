@@ -17,12 +17,13 @@ pub struct Filter {
 
 impl Filter {
     pub fn from_query(resource: &Resource, query: &Query) -> Result<Self, ApiError> {
-        let labels = match query.get("labelSelector") {
-            None | Some("") => None,
-            Some(text) => Some(Selector::parse(text).map_err(|e| {
-                ApiError::bad_request(format!("unable to parse requirement: {e}"))
-            })?),
-        };
+        let labels =
+            match query.get("labelSelector") {
+                None | Some("") => None,
+                Some(text) => Some(Selector::parse(text).map_err(|e| {
+                    ApiError::bad_request(format!("unable to parse requirement: {e}"))
+                })?),
+            };
         let fields = match query.get("fieldSelector") {
             None | Some("") => None,
             Some(text) => {

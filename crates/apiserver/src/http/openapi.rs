@@ -55,7 +55,10 @@ pub fn document(path: &str) -> Result<http::Response<ResponseBody>, ApiError> {
 
 fn document_for(group: &str, version: &str) -> Value {
     let mut paths = serde_json::Map::new();
-    for r in RESOURCES.iter().filter(|r| r.group == group && r.version == version) {
+    for r in RESOURCES
+        .iter()
+        .filter(|r| r.group == group && r.version == version)
+    {
         let prefix = if group.is_empty() {
             format!("/api/{version}")
         } else {

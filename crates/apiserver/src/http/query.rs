@@ -13,7 +13,11 @@ pub struct Query {
 impl Query {
     pub fn parse(query: Option<&str>) -> Self {
         let mut params = HashMap::new();
-        for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+        for pair in query
+            .unwrap_or_default()
+            .split('&')
+            .filter(|p| !p.is_empty())
+        {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             params
                 .entry(percent_decode(key))
@@ -59,9 +63,10 @@ impl Query {
     pub fn resource_version(&self) -> Result<Option<u64>, ApiError> {
         match self.get("resourceVersion") {
             None | Some("") => Ok(None),
-            Some(v) => v.parse().map(Some).map_err(|_| {
-                ApiError::bad_request(format!("invalid resource version: {v:?}"))
-            }),
+            Some(v) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| ApiError::bad_request(format!("invalid resource version: {v:?}"))),
         }
     }
 }

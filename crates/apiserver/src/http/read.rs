@@ -163,7 +163,10 @@ impl Api {
                 };
                 match outcome {
                     WatchOutcome::Events(events) => {
-                        for event in events.iter().filter(|e| e.object.resource == resource.storage) {
+                        for event in events
+                            .iter()
+                            .filter(|e| e.object.resource == resource.storage)
+                        {
                             if let Some((kind, object)) = visible(event, &matches) {
                                 if sender.send(encoder.encode(kind, object)).await.is_err() {
                                     return;
@@ -258,7 +261,11 @@ fn line_bytes(value: &Value) -> Bytes {
 }
 
 /// A `<Kind>List` built from the stored bytes without re-encoding the items.
-pub(super) fn list_bytes(resource: &Resource, listing: &Listing, continue_token: Option<&str>) -> Bytes {
+pub(super) fn list_bytes(
+    resource: &Resource,
+    listing: &Listing,
+    continue_token: Option<&str>,
+) -> Bytes {
     let mut metadata = json!({"resourceVersion": listing.revision.to_string()});
     if let Some(token) = continue_token {
         metadata["continue"] = json!(token);

@@ -143,7 +143,11 @@ mod tests {
     fn unknown_paths_and_groups_are_none() {
         assert_eq!(parse("/apis/batch/v1/jobs"), None);
         assert_eq!(parse("/api/v1/widgets"), None);
-        assert_eq!(parse("/api/v1/pods/x"), None, "namespaced object needs a namespace");
+        assert_eq!(
+            parse("/api/v1/pods/x"),
+            None,
+            "namespaced object needs a namespace"
+        );
         assert_eq!(parse("/nope"), None);
     }
 

@@ -55,9 +55,16 @@ impl Api {
         self.bind(namespace, &binding).await
     }
 
-    async fn bind(&self, namespace: &str, binding: &Value) -> Result<http::Response<ResponseBody>, ApiError> {
+    async fn bind(
+        &self,
+        namespace: &str,
+        binding: &Value,
+    ) -> Result<http::Response<ResponseBody>, ApiError> {
         let pods = pods()?;
-        let name = binding["metadata"]["name"].as_str().unwrap_or("").to_owned();
+        let name = binding["metadata"]["name"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
         let node = binding["target"]["name"].as_str().unwrap_or("");
         if node.is_empty() {
             return Err(ApiError::invalid(
@@ -80,12 +87,18 @@ impl Api {
             .get(&key)
             .ok_or_else(|| ApiError::not_found(pods, &name))?;
         let mut pod = current.value();
-        if let Some(uid) = binding["metadata"]["uid"].as_str().filter(|u| !u.is_empty()) {
+        if let Some(uid) = binding["metadata"]["uid"]
+            .as_str()
+            .filter(|u| !u.is_empty())
+        {
             if uid != current.uid {
                 return Err(ApiError::conflict(
                     pods,
                     &name,
-                    format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {}", current.uid),
+                    format!(
+                        "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                        current.uid
+                    ),
                 ));
             }
         }
@@ -202,12 +215,20 @@ impl Api {
             out.push_str(line);
             out.push('\n');
         }
-        Ok(body::respond(StatusCode::OK, "text/plain", Bytes::from(out)))
+        Ok(body::respond(
+            StatusCode::OK,
+            "text/plain",
+            Bytes::from(out),
+        ))
     }
 }
 
 /// The lines a simulated container "wrote": one per start and per restart, marked as simulated.
-fn simulated_log(pod: &Value, container: &str, pod_name: &str) -> Result<Vec<(String, String)>, ApiError> {
+fn simulated_log(
+    pod: &Value,
+    container: &str,
+    pod_name: &str,
+) -> Result<Vec<(String, String)>, ApiError> {
     let status = pod["status"]["containerStatuses"]
         .as_array()
         .and_then(|s| s.iter().find(|s| s["name"] == container));
@@ -237,7 +258,10 @@ fn simulated_log(pod: &Value, container: &str, pod_name: &str) -> Result<Vec<(St
     let node = pod["spec"]["nodeName"].as_str().unwrap_or("");
     let mut lines = Vec::new();
     if restarts > 0 {
-        let finished = status["lastState"]["terminated"]["finishedAt"].as_str().unwrap_or("").to_owned();
+        let finished = status["lastState"]["terminated"]["finishedAt"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
         lines.push((
             finished,
             format!("[everynode simulated] container {container} exited; restarted {restarts} time(s) so far"),

@@ -255,7 +255,15 @@ impl Api {
         }
         let dry_run = call.query.dry_run()?;
         let updated = self
-            .update_object(resource, key, &current, object, subresource, expected, dry_run)
+            .update_object(
+                resource,
+                key,
+                &current,
+                object,
+                subresource,
+                expected,
+                dry_run,
+            )
             .await?;
         let mut response = updated.respond();
         body::add_warnings(&mut response, &warnings);
@@ -306,8 +314,10 @@ impl Api {
             }
         }
         // An object being deleted whose last finalizer is gone is removed (upstream's update
-        // path deletes it instead of storing it).
-        let deleting = !new["metadata"]["deletionTimestamp"].is_null();
+        // path deletes it instead of storing it), once its grace period is 0: a pod still
+        // terminating gracefully waits for its kubelet's final delete (`ShouldDeleteDuringUpdate`).
+        let deleting = !new["metadata"]["deletionTimestamp"].is_null()
+            && current.value()["metadata"]["deletionGracePeriodSeconds"].as_i64() == Some(0);
         let no_finalizers = new["metadata"]["finalizers"]
             .as_array()
             .is_none_or(Vec::is_empty)
@@ -318,7 +328,7 @@ impl Api {
         if dry_run {
             return Ok(Updated::DryRun(new));
         }
-        if deleting && no_finalizers && resource.storage != "pods" {
+        if deleting && no_finalizers {
             let stored = self
                 .store
                 .write(
@@ -419,7 +429,9 @@ fn requested_revision(object: &Value) -> Result<Option<u64>, ApiError> {
     match object["metadata"]["resourceVersion"].as_str() {
         None | Some("") => Ok(None),
         Some(rv) => rv.parse().map(Some).map_err(|_| {
-            ApiError::bad_request(format!("invalid resourceVersion {rv:?}: not a revision of this server"))
+            ApiError::bad_request(format!(
+                "invalid resourceVersion {rv:?}: not a revision of this server"
+            ))
         }),
     }
 }
@@ -466,14 +478,17 @@ impl PatchKind {
         }
     }
 
-    fn apply(&self, resource: &Resource, current: &Value, patch: &Value) -> Result<Value, ApiError> {
-        let rejected = |e: &dyn std::fmt::Display| {
-            ApiError {
-                code: 422,
-                reason: "Invalid",
-                message: format!("the server rejected our request due to an error in our request: {e}"),
-                details: None,
-            }
+    fn apply(
+        &self,
+        resource: &Resource,
+        current: &Value,
+        patch: &Value,
+    ) -> Result<Value, ApiError> {
+        let rejected = |e: &dyn std::fmt::Display| ApiError {
+            code: 422,
+            reason: "Invalid",
+            message: format!("the server rejected our request due to an error in our request: {e}"),
+            details: None,
         };
         match self {
             PatchKind::Json => {

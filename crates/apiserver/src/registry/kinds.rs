@@ -85,7 +85,13 @@ rules_for!(NAMESPACES, Namespace, no_create, keep_status, only_status);
 rules_for!(NODES, Node, no_create, keep_status, only_status);
 rules_for!(PODS, Pod, no_create, keep_status, only_status);
 rules_for!(EVENTS, Event, no_create, no_update, no_update);
-rules_for!(SERVICE_ACCOUNTS, ServiceAccount, no_create, no_update, no_update);
+rules_for!(
+    SERVICE_ACCOUNTS,
+    ServiceAccount,
+    no_create,
+    no_update,
+    no_update
+);
 rules_for!(CONFIG_MAPS, ConfigMap, no_create, no_update, no_update);
 rules_for!(DAEMON_SETS, DaemonSet, no_create, keep_status, only_status);
 rules_for!(
@@ -96,7 +102,13 @@ rules_for!(
     no_update
 );
 rules_for!(LEASES, Lease, no_create, no_update, no_update);
-rules_for!(PRIORITY_CLASSES, PriorityClass, no_create, no_update, no_update);
+rules_for!(
+    PRIORITY_CLASSES,
+    PriorityClass,
+    no_create,
+    no_update,
+    no_update
+);
 
 /// The rules of a served resource.
 pub fn rules(resource: &Resource) -> &'static Rules {

@@ -21,7 +21,10 @@ use crate::store::Index;
 /// The current time as upstream writes `metav1.Time`: RFC 3339, whole seconds, UTC.
 pub fn now_rfc3339() -> String {
     let now = k8s_openapi::jiff::Timestamp::now();
-    format!("{:.0}", now.round(k8s_openapi::jiff::Unit::Second).unwrap_or(now))
+    format!(
+        "{:.0}",
+        now.round(k8s_openapi::jiff::Unit::Second).unwrap_or(now)
+    )
 }
 
 /// A random RFC 4122 version-4 UID, as upstream's `uuid.NewUUID`.

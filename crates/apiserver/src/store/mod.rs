@@ -113,10 +113,10 @@ impl Tables {
     }
 
     fn put(&mut self, object: Arc<StoredObject>) {
-        self.by_resource.entry(object.resource).or_default().insert(
-            (object.namespace.clone(), object.name.clone()),
-            object,
-        );
+        self.by_resource
+            .entry(object.resource)
+            .or_default()
+            .insert((object.namespace.clone(), object.name.clone()), object);
     }
 
     fn remove(&mut self, key: &Key) {

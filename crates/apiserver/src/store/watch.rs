@@ -45,7 +45,10 @@ impl WatchEvent {
 pub enum WatchOutcome {
     Events(Vec<Arc<WatchEvent>>),
     /// The requested revision is older than the window keeps.
-    Expired { requested: u64, oldest: u64 },
+    Expired {
+        requested: u64,
+        oldest: u64,
+    },
     /// The store is gone.
     Closed,
 }

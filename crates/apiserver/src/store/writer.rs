@@ -27,7 +27,9 @@ pub enum WriteError {
     #[error("not found")]
     NotFound,
     /// The stored resourceVersion differs from the one the write required.
-    #[error("the object has been modified; please apply your changes to the latest version and try again")]
+    #[error(
+        "the object has been modified; please apply your changes to the latest version and try again"
+    )]
     ResourceVersionConflict,
     /// The stored UID differs from the precondition.
     #[error(

@@ -52,7 +52,9 @@ pub mod strategic {
         _schema: &super::schema::Schema,
     ) -> Result<Value, PatchError> {
         if !patch.is_object() {
-            return Err(PatchError("a strategic merge patch must be a JSON object".into()));
+            return Err(PatchError(
+                "a strategic merge patch must be a JSON object".into(),
+            ));
         }
         Ok(super::merge::apply(current, patch))
     }
