@@ -235,7 +235,7 @@ static SERVICE_ACCOUNT: Schema = Schema::new(&[
 mod tests {
     use super::{Schema, Strategy};
 
-    fn lookup<'a>(kind: &str, path: &[&str]) -> super::FieldSchema {
+    fn lookup(kind: &str, path: &[&str]) -> super::FieldSchema {
         let mut schema = Schema::for_kind(kind);
         let (last, parents) = path.split_last().unwrap_or((&"", &[]));
         for name in parents {

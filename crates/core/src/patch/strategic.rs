@@ -319,8 +319,8 @@ fn merge_list(
         return Ok(original);
     }
     if !holds_objects([&original, patch], key)? {
-        // Primitive lists are a set union: live values keep their places, new ones follow in
-        // patch order (upstream dedups then reorders by patch and live order).
+        // Primitive lists are a set union (upstream `deduplicateScalars`), then ordered like
+        // keyed lists by `normalize_order`.
         let mut merged: Vec<Value> = Vec::with_capacity(original.len() + patch.len());
         for item in original.iter().chain(patch) {
             if !merged.contains(item) {
@@ -416,7 +416,9 @@ fn identity<'v>(item: &'v Value, merge_key: Option<&str>) -> Option<&'v Value> {
 
 /// Upstream `normalizeElementOrder` + `mergeSortedSlice`: elements named in `order` come in
 /// that order; the others keep their live (`server`) order and are interleaved so that one
-/// goes before a named element only if it preceded that element in the live list.
+/// goes before a named element only if it preceded that element in the live list. A named
+/// element absent from the live list therefore lands before the remaining live-only ones: a
+/// plain patch adding `[{"name": "new"}]` to `[{"name": "old"}]` yields `[new, old]`, as upstream.
 fn normalize_order(
     merged: Vec<Value>,
     order: &[&Value],
