@@ -291,9 +291,9 @@ fn resolve_atomic_list(items: &[Value], element_schema: &Schema) -> Result<Vec<V
 
 /// Whether a list holds objects; errors on lists of lists and on mixed lists (upstream
 /// `sliceElementType`).
-fn holds_objects(lists: [&[Value]; 2], key: &str) -> Result<bool, PatchError> {
+fn holds_objects(lists: &[&[Value]], key: &str) -> Result<bool, PatchError> {
     let mut objects = None;
-    for item in lists.into_iter().flatten() {
+    for item in lists.iter().copied().flatten() {
         if item.is_array() {
             return Err(PatchError::ListOfLists(key.to_owned()));
         }
@@ -318,7 +318,7 @@ fn merge_list(
     if patch.is_empty() {
         return Ok(original);
     }
-    if !holds_objects([&original, patch], key)? {
+    if !holds_objects(&[&original, patch], key)? {
         // Primitive lists are a set union (upstream `deduplicateScalars`), then ordered like
         // keyed lists by `normalize_order`.
         let mut merged: Vec<Value> = Vec::with_capacity(original.len() + patch.len());
@@ -470,7 +470,7 @@ fn apply_element_order(
     if !field.is_merge_list() {
         return Ok(items);
     }
-    let keyed = holds_objects([&items, server_list], key)?;
+    let keyed = holds_objects(&[&items, server_list, patch_items], key)?;
     let merge_key = if keyed { field.merge_key } else { None };
     let mut order_ids: Vec<&Value> = Vec::with_capacity(order.len());
     for entry in order {
