@@ -1,0 +1,146 @@
+//! The controller at run time: informers feed caches and a work queue, workers sync one
+//! DaemonSet at a time through the pure planner, and everything is written through the API.
+//!
+//! Start with [`Controller::start`]; [`sync`] is where a plan is carried out.
+
+pub mod events;
+pub mod expectations;
+pub mod handlers;
+pub mod informer;
+pub mod metrics;
+pub mod queue;
+pub mod sync;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet};
+use k8s_openapi::api::core::v1::{Node, Pod};
+
+use crate::plan::FailedPodBackoff;
+use events::Recorder;
+use expectations::Expectations;
+use handlers::Handlers;
+use informer::Informer;
+use metrics::Metrics;
+use queue::WorkQueue;
+use sync::Syncer;
+
+/// How the controller runs.
+#[derive(Debug, Clone)]
+pub struct ControllerOptions {
+    /// Concurrent syncs (kube-controller-manager's `--concurrent-daemonset-syncs`, default 2).
+    pub workers: usize,
+    /// The failed-pod backoff (1 s doubling to 15 min upstream).
+    pub backoff: FailedPodBackoff,
+}
+
+impl Default for ControllerOptions {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            backoff: FailedPodBackoff::default(),
+        }
+    }
+}
+
+/// A running controller.
+pub struct Controller {
+    queue: WorkQueue,
+    metrics: Arc<Metrics>,
+    workers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Controller {
+    /// Starts the informers, waits for their caches, then starts the workers.
+    pub async fn start(client: kube::Client, options: ControllerOptions) -> Self {
+        let queue = WorkQueue::default();
+        let expectations = Arc::new(Expectations::default());
+        let metrics = Arc::new(Metrics::default());
+        let (daemon_sets_ready_tx, daemon_sets_ready) = tokio::sync::oneshot::channel::<Handlers>();
+        // The handlers need the DaemonSet cache, which exists only once its informer does.
+        let pending = Arc::new(Mutex::new(Some(daemon_sets_ready_tx)));
+        let handler_slot: Arc<std::sync::OnceLock<Handlers>> = Arc::default();
+        let slot = handler_slot.clone();
+        let daemon_sets = Informer::<DaemonSet>::spawn(client.clone(), move |change| {
+            if let Some(handlers) = slot.get() {
+                handlers.daemon_set(change);
+            }
+        });
+        let handlers = Handlers {
+            queue: queue.clone(),
+            expectations: expectations.clone(),
+            daemon_sets: daemon_sets.store.clone(),
+        };
+        let _ = handler_slot.set(handlers.clone());
+        drop(pending);
+        drop(daemon_sets_ready);
+        let on_pod = handlers.clone();
+        let pods = Informer::<Pod>::spawn(client.clone(), move |change| on_pod.pod(change));
+        let on_node = handlers.clone();
+        let nodes = Informer::<Node>::spawn(client.clone(), move |change| on_node.node(change));
+        let on_revision = handlers.clone();
+        let revisions = Informer::<ControllerRevision>::spawn(client.clone(), move |change| {
+            on_revision.revision(change)
+        });
+        daemon_sets.wait_synced().await;
+        pods.wait_synced().await;
+        nodes.wait_synced().await;
+        revisions.wait_synced().await;
+        handlers.daemon_set((None, None));
+
+        let syncer = Arc::new(Syncer {
+            client: client.clone(),
+            daemon_sets: daemon_sets.store.clone(),
+            pods: pods.store.clone(),
+            nodes: nodes.store.clone(),
+            revisions: revisions.store.clone(),
+            expectations,
+            backoff: Mutex::new(options.backoff.clone()),
+            recorder: Recorder::new(client),
+            metrics: metrics.clone(),
+        });
+        let workers = (0..options.workers.max(1))
+            .map(|_| tokio::spawn(work(queue.clone(), syncer.clone())))
+            .collect();
+        Self {
+            queue,
+            metrics,
+            workers,
+        }
+    }
+
+    /// The metrics in Prometheus text format.
+    pub fn metrics_text(&self) -> String {
+        self.metrics.render(self.queue.len())
+    }
+
+    /// Stops the workers (the informers end with the runtime).
+    pub fn stop(&self) {
+        self.queue.shut_down();
+        for worker in &self.workers {
+            worker.abort();
+        }
+    }
+}
+
+/// A worker: takes keys off the queue and syncs them; failures are retried after a short delay.
+async fn work(queue: WorkQueue, syncer: Arc<Syncer>) {
+    /// Retry delay after a failed sync (client-go's rate limiter starts at 5 ms; errors here are
+    /// mostly conflicts that clear at once).
+    const RETRY_AFTER_ERROR: Duration = Duration::from_millis(100);
+    while let Some(key) = queue.next().await {
+        let started = Instant::now();
+        let result = syncer.sync(&key).await;
+        syncer.metrics.reconciled(started.elapsed(), result.is_err());
+        match result {
+            Ok(Some(after)) => queue.add_after(key.clone(), after),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!("{e}");
+                queue.add_after(key.clone(), RETRY_AFTER_ERROR);
+            }
+        }
+        queue.done(&key);
+    }
+}

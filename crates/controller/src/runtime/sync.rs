@@ -1,0 +1,357 @@
+//! One sync of one DaemonSet: read the caches, ask the planner, carry the plan out through the
+//! API (spec §1.2; upstream `syncDaemonSet`, `syncNodes`, `updateDaemonSetStatus`).
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use everynode_core::keys;
+use futures::future::join_all;
+use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet};
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::runtime::reflector::{ObjectRef, Store};
+use serde_json::json;
+
+use super::events::Recorder;
+use super::expectations::Expectations;
+use super::handlers::key_of;
+use super::metrics::Metrics;
+use crate::plan::history::{CollisionDecision, on_revision_collision};
+use crate::plan::{FailedPodBackoff, Plan, PlanInput, pod_template};
+
+/// The first batch of creates; each next batch doubles (upstream `SlowStartInitialBatchSize`).
+const SLOW_START_INITIAL_BATCH: usize = 1;
+/// How often a status write is retried after a conflict (upstream `StatusUpdateRetries`).
+const STATUS_UPDATE_RETRIES: usize = 1;
+
+/// Why a sync failed; the key is re-queued.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("failed to plan daemonset {key}: {source}")]
+    Plan {
+        key: String,
+        #[source]
+        source: crate::plan::PlanError,
+    },
+    #[error("failed to {action} for daemonset {key}: {source}")]
+    Api {
+        key: String,
+        action: &'static str,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("hash collision creating the revision of daemonset {0}; collisionCount raised")]
+    Collision(String),
+}
+
+/// What a sync reads and writes with.
+pub struct Syncer {
+    pub client: kube::Client,
+    pub daemon_sets: Store<DaemonSet>,
+    pub pods: Store<Pod>,
+    pub nodes: Store<Node>,
+    pub revisions: Store<ControllerRevision>,
+    pub expectations: Arc<Expectations>,
+    pub backoff: Mutex<FailedPodBackoff>,
+    pub recorder: Recorder,
+    pub metrics: Arc<Metrics>,
+}
+
+impl Syncer {
+    /// Syncs the DaemonSet `key`; returns when to sync it again, if at all.
+    pub async fn sync(&self, key: &str) -> Result<Option<Duration>, SyncError> {
+        let Some((namespace, name)) = key.split_once('/') else {
+            return Ok(None);
+        };
+        let Some(ds) = self.daemon_sets.get(&ObjectRef::new(name).within(namespace)) else {
+            // Deleted: the garbage collector removes its pods (spec §1.11).
+            self.expectations.forget(key);
+            return Ok(None);
+        };
+        let nodes: Vec<Node> = self.nodes.state().iter().map(|n| Node::clone(n)).collect();
+        let pods: Vec<Pod> = self
+            .pods
+            .state()
+            .iter()
+            .filter(|p| p.metadata.namespace.as_deref() == Some(namespace))
+            .map(|p| Pod::clone(p))
+            .collect();
+        let revisions: Vec<ControllerRevision> = self
+            .revisions
+            .state()
+            .iter()
+            .filter(|r| r.metadata.namespace.as_deref() == Some(namespace))
+            .map(|r| ControllerRevision::clone(r))
+            .collect();
+        let now = jiff::Timestamp::now();
+        let plan = {
+            let backoff = self.backoff.lock().unwrap_or_else(PoisonError::into_inner);
+            crate::plan::plan(&PlanInput {
+                ds: &ds,
+                nodes: &nodes,
+                pods: &pods,
+                revisions: &revisions,
+                backoff: &backoff,
+                expectations_satisfied: self.expectations.satisfied(key),
+                now,
+            })
+            .map_err(|source| SyncError::Plan {
+                key: key.to_owned(),
+                source,
+            })?
+        };
+        self.carry_out(key, &ds, plan).await
+    }
+
+    async fn carry_out(
+        &self,
+        key: &str,
+        ds: &DaemonSet,
+        plan: Plan,
+    ) -> Result<Option<Duration>, SyncError> {
+        let namespace = ds.metadata.namespace.as_deref().unwrap_or_default();
+        let api_error = |action: &'static str| {
+            let key = key.to_owned();
+            move |source| SyncError::Api {
+                key,
+                action,
+                source,
+            }
+        };
+        for event in &plan.events {
+            self.recorder.record(ds, event.type_, event.reason, &event.message);
+        }
+        if plan.selecting_all {
+            return Ok(None);
+        }
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
+        let revisions: Api<ControllerRevision> = Api::namespaced(self.client.clone(), namespace);
+        for pod in &plan.adopt_pods {
+            self.adopt(&pods, ds, pod).await.map_err(api_error("adopt pod"))?;
+        }
+        for pod in &plan.release_pods {
+            self.release(&pods, ds, pod).await.map_err(api_error("release pod"))?;
+        }
+        if let Some(history) = &plan.history {
+            for name in &history.adopt {
+                self.adopt(&revisions, ds, name).await.map_err(api_error("adopt revision"))?;
+            }
+            for name in &history.release {
+                self.release(&revisions, ds, name).await.map_err(api_error("release revision"))?;
+            }
+            for name in &history.label_fixups {
+                let patch = json!({"metadata": {"labels": {keys::CONTROLLER_REVISION_HASH_LABEL: name}}});
+                ignore_not_found(revisions.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await)
+                    .map_err(api_error("label revision"))?;
+            }
+            if let Some(revision) = &history.create {
+                self.create_revision(&revisions, ds, revision).await?;
+            }
+            if let Some(name) = &history.renumber {
+                let patch = json!({"revision": history.current_revision});
+                revisions
+                    .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+                    .await
+                    .map_err(api_error("renumber revision"))?;
+            }
+            for name in &history.delete_duplicates {
+                ignore_not_found(revisions.delete(name, &DeleteParams::default()).await.map(|_| ()))
+                    .map_err(api_error("delete duplicate revision"))?;
+            }
+            for pod in &history.relabel_pods {
+                let patch = json!({"metadata": {"labels": {keys::CONTROLLER_REVISION_HASH_LABEL: history.hash}}});
+                ignore_not_found(pods.patch(pod, &PatchParams::default(), &Patch::Merge(&patch)).await)
+                    .map_err(api_error("relabel pod"))?;
+            }
+        }
+        self.sync_nodes(key, ds, &pods, &plan).await;
+        {
+            let mut backoff = self.backoff.lock().unwrap_or_else(PoisonError::into_inner);
+            backoff.apply(plan.backoff_updates.iter().cloned());
+            backoff.gc(jiff::Timestamp::now());
+        }
+        for name in &plan.revisions_to_delete {
+            ignore_not_found(revisions.delete(name, &DeleteParams::default()).await.map(|_| ()))
+                .map_err(api_error("clean up revision"))?;
+        }
+        if let Some(status) = &plan.status {
+            self.write_status(ds, status).await.map_err(api_error("update status"))?;
+        }
+        Ok(plan.requeue_after)
+    }
+
+    /// Creates and deletes pods (spec §1.8): expectations first, creates in slow-start batches,
+    /// deletes all at once; every failure is recorded and lowers the expectations.
+    async fn sync_nodes(&self, key: &str, ds: &DaemonSet, pods: &Api<Pod>, plan: &Plan) {
+        let delete_keys: Vec<String> = plan
+            .deletes
+            .iter()
+            .map(|d| format!("{}/{}", ds.metadata.namespace.as_deref().unwrap_or_default(), d.name))
+            .collect();
+        if plan.creates.is_empty() && plan.deletes.is_empty() {
+            return;
+        }
+        self.expectations.expect(key, plan.creates.len(), delete_keys.iter().cloned());
+
+        let deletes = plan.deletes.iter().zip(&delete_keys).map(|(delete, pod_key)| async move {
+            match pods.delete(&delete.name, &DeleteParams::default()).await {
+                Ok(_) => {
+                    self.metrics.pod_deleted();
+                    self.recorder.record(ds, keys::EVENT_TYPE_NORMAL, keys::REASON_SUCCESSFUL_DELETE, &keys::successful_delete_message(&delete.name));
+                }
+                Err(kube::Error::Api(status)) if status.code == 404 => {
+                    self.expectations.deletion_observed(key, pod_key);
+                }
+                Err(e) => {
+                    self.expectations.deletion_observed(key, pod_key);
+                    self.recorder.record(ds, keys::EVENT_TYPE_WARNING, keys::REASON_FAILED_DELETE, &keys::failed_delete_message(&e.to_string()));
+                }
+            }
+        });
+        join_all(deletes).await;
+
+        let Some(template) = &plan.pod_template else {
+            return;
+        };
+        let mut remaining: &[String] = &plan.creates;
+        let mut batch = SLOW_START_INITIAL_BATCH;
+        while !remaining.is_empty() {
+            let (now, later) = remaining.split_at(batch.min(remaining.len()));
+            let creates = now.iter().map(|node| self.create_pod(key, ds, pods, template, node));
+            let failed = join_all(creates).await.into_iter().any(|ok| !ok);
+            remaining = later;
+            if failed {
+                // Slow start: after a failure the rest are skipped and no longer expected.
+                for _ in remaining {
+                    self.expectations.creation_observed(key);
+                }
+                break;
+            }
+            batch *= 2;
+        }
+    }
+
+    /// Creates the daemon pod for `node`; false if the API refused it.
+    async fn create_pod(
+        &self,
+        key: &str,
+        ds: &DaemonSet,
+        pods: &Api<Pod>,
+        template: &k8s_openapi::api::core::v1::PodTemplateSpec,
+        node: &str,
+    ) -> bool {
+        let pod = match pod_template::pod_for_node(ds, template, node) {
+            Ok(pod) => pod,
+            Err(e) => {
+                self.expectations.creation_observed(key);
+                self.recorder.record(ds, keys::EVENT_TYPE_WARNING, keys::REASON_FAILED_CREATE, &keys::failed_create_message(&e.to_string()));
+                return false;
+            }
+        };
+        match pods.create(&PostParams::default(), &pod).await {
+            Ok(created) => {
+                self.metrics.pod_created();
+                let name = created.metadata.name.unwrap_or_default();
+                self.recorder.record(ds, keys::EVENT_TYPE_NORMAL, keys::REASON_SUCCESSFUL_CREATE, &keys::successful_create_message(&name));
+                true
+            }
+            Err(e) => {
+                self.expectations.creation_observed(key);
+                let terminating = matches!(&e, kube::Error::Api(s) if s.message.contains("being terminated"));
+                if !terminating {
+                    self.recorder.record(ds, keys::EVENT_TYPE_WARNING, keys::REASON_FAILED_CREATE, &keys::failed_create_message(&e.to_string()));
+                }
+                false
+            }
+        }
+    }
+
+    async fn create_revision(
+        &self,
+        revisions: &Api<ControllerRevision>,
+        ds: &DaemonSet,
+        revision: &ControllerRevision,
+    ) -> Result<(), SyncError> {
+        let key = key_of(&ds.metadata);
+        let api_error = |action: &'static str| {
+            let key = key.clone();
+            move |source| SyncError::Api { key, action, source }
+        };
+        let name = revision.metadata.name.clone().unwrap_or_default();
+        match revisions.create(&PostParams::default(), revision).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 409 => {
+                // spec §2.6 H5: same name, maybe another template.
+                let existing = revisions.get(&name).await.map_err(api_error("read colliding revision"))?;
+                let daemon_sets: Api<DaemonSet> = Api::namespaced(self.client.clone(), ds.metadata.namespace.as_deref().unwrap_or_default());
+                let live = daemon_sets.get(ds.metadata.name.as_deref().unwrap_or_default()).await.map_err(api_error("read daemonset"))?;
+                let live_count = live.status.as_ref().and_then(|s| s.collision_count);
+                match on_revision_collision(ds, &existing, live_count) {
+                    Ok(CollisionDecision::UseExisting) => Ok(()),
+                    Ok(CollisionDecision::StaleCollisionCount) => Err(SyncError::Collision(key)),
+                    Ok(CollisionDecision::BumpCollisionCount(count)) => {
+                        let mut status = live.status.clone().unwrap_or_default();
+                        status.collision_count = Some(count);
+                        self.write_status(&live, &status).await.map_err(api_error("raise collisionCount"))?;
+                        Err(SyncError::Collision(key))
+                    }
+                    Err(e) => Err(SyncError::Plan { key, source: e.into() }),
+                }
+            }
+            Err(e) => Err(api_error("create revision")(e)),
+        }
+    }
+
+    /// Sets the controller reference on an orphan (upstream `ClaimPods` adoption patch; the uid
+    /// makes it fail if the object was replaced).
+    async fn adopt<K>(&self, api: &Api<K>, ds: &DaemonSet, name: &str) -> Result<(), kube::Error>
+    where
+        K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    {
+        let owner = pod_template::controller_owner_ref(ds);
+        let patch = json!({"metadata": {"ownerReferences": [owner]}});
+        ignore_not_found(api.patch(name, &PatchParams::default(), &Patch::Strategic(&patch)).await)
+    }
+
+    /// Removes the controller reference from an object the selector no longer matches.
+    async fn release<K>(&self, api: &Api<K>, ds: &DaemonSet, name: &str) -> Result<(), kube::Error>
+    where
+        K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    {
+        let uid = ds.metadata.uid.clone().unwrap_or_default();
+        let patch = json!({"metadata": {"ownerReferences": [{"$patch": "delete", "uid": uid}]}});
+        ignore_not_found(api.patch(name, &PatchParams::default(), &Patch::Strategic(&patch)).await)
+    }
+
+    /// Writes the status through the status subresource, re-reading once on conflict (W2).
+    async fn write_status(
+        &self,
+        ds: &DaemonSet,
+        status: &k8s_openapi::api::apps::v1::DaemonSetStatus,
+    ) -> Result<(), kube::Error> {
+        let api: Api<DaemonSet> = Api::namespaced(self.client.clone(), ds.metadata.namespace.as_deref().unwrap_or_default());
+        let name = ds.metadata.name.clone().unwrap_or_default();
+        let mut current = ds.clone();
+        for attempt in 0..=STATUS_UPDATE_RETRIES {
+            current.status = Some(status.clone());
+            let body = serde_json::to_vec(&current).map_err(kube::Error::SerdeError)?;
+            match api.replace_status(&name, &PostParams::default(), body).await {
+                Ok(_) => return Ok(()),
+                Err(kube::Error::Api(s)) if s.code == 409 && attempt < STATUS_UPDATE_RETRIES => {
+                    current = api.get(&name).await?;
+                }
+                Err(kube::Error::Api(s)) if s.code == 404 => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
+fn ignore_not_found<T>(result: Result<T, kube::Error>) -> Result<(), kube::Error> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+        Err(e) => Err(e),
+    }
+}
