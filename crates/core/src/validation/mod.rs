@@ -6,6 +6,7 @@
 //! Stringer), because kubectl shows these strings verbatim (spec `daemonset.md` §3.3).
 
 mod apps;
+mod container;
 mod meta;
 mod pod;
 #[cfg(test)]
