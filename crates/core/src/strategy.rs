@@ -118,11 +118,12 @@ pub fn set_template_generation(ds: &mut DaemonSet, generation: i64) {
         );
 }
 
-/// Upstream DaemonSet `PrepareForCreate` (§3.2 G2): status cleared, generation 1,
+/// Upstream DaemonSet `PrepareForCreate` (§3.2 G2): status reset to the zero status (which
+/// upstream serializes as the four required zero counters), generation 1,
 /// templateGeneration raised to at least 1 (a client value ≥ 1 is kept; an unparsable one
 /// should have been rejected by the caller via [`template_generation`]).
 pub fn daemon_set_prepare_for_create(ds: &mut DaemonSet) {
-    ds.status = None;
+    ds.status = Some(Default::default());
     ds.metadata.generation = Some(1);
     let tg = template_generation(ds).unwrap_or(0).max(1);
     set_template_generation(ds, tg);
@@ -273,12 +274,25 @@ pub fn namespace_prepare_for_create(ns: &mut Namespace) {
     if !finalizers.iter().any(|f| f == FINALIZER_KUBERNETES) {
         finalizers.push(FINALIZER_KUBERNETES.to_string());
     }
+    namespace_canonicalize(ns);
+}
+
+/// Upstream namespace `Canonicalize`: the `kubernetes.io/metadata.name` label always equals the
+/// name (covers names produced from generateName after defaulting ran).
+pub fn namespace_canonicalize(ns: &mut Namespace) {
+    if let Some(name) = ns.metadata.name.clone() {
+        ns.metadata
+            .labels
+            .get_or_insert_with(BTreeMap::new)
+            .insert(crate::defaults::NAMESPACE_NAME_LABEL.to_string(), name);
+    }
 }
 
 /// Upstream namespace `PrepareForUpdate`: spec (finalizers) and status come from the stored object.
 pub fn namespace_prepare_for_update(new: &mut Namespace, old: &Namespace) {
     new.spec.clone_from(&old.spec);
     new.status.clone_from(&old.status);
+    namespace_canonicalize(new);
 }
 
 #[cfg(test)]

@@ -39,7 +39,11 @@ fn daemon_set_prepare_for_create_sets_generations_and_clears_status() {
         daemon_set_prepare_for_create(&mut d);
         assert_eq!(d.metadata.generation, Some(1));
         assert_eq!(tg(&d), want, "{annotation:?}");
-        assert!(d.status.is_none());
+        assert_eq!(
+            serde_json::to_value(&d.status).expect("status"),
+            json!({"currentNumberScheduled": 0, "numberMisscheduled": 0,
+                   "desiredNumberScheduled": 0, "numberReady": 0})
+        );
     }
 }
 
@@ -218,4 +222,8 @@ fn namespace_prepare_for_create_adds_kubernetes_finalizer_once() {
         json!(["example.com/x", "kubernetes"])
     );
     assert_eq!(got["status"], json!({"phase": "Active"}));
+    assert_eq!(
+        got["metadata"]["labels"],
+        json!({"kubernetes.io/metadata.name": "n"})
+    );
 }
