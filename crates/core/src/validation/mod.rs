@@ -19,7 +19,8 @@ pub use apps::{
 };
 pub use meta::{
     ObjectName, annotations, configmap, event, label_selector, labels, lease, namespace,
-    namespace_update, node, node_update, object_meta, object_meta_update,
+    namespace_update, node, node_update, object_meta, object_meta_update, object_meta_with,
+    selector_string,
 };
 pub use pod::{POD_UPDATE_FORBIDDEN_MESSAGE, pod_create, pod_spec, pod_template_spec, pod_update};
 
