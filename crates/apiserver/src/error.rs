@@ -5,13 +5,8 @@ use serde_json::{Value, json};
 use crate::resources::Resource;
 use crate::store::WriteError;
 
-/// One field-level cause of an Invalid (422) error.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Cause {
-    pub reason: String,
-    pub message: String,
-    pub field: String,
-}
+/// One field-level cause of an Invalid (422) error: upstream's `field.Error`.
+pub use everynode_core::validation::FieldError as Cause;
 
 /// A failed request, rendered as a `metav1.Status` with the same HTTP code.
 #[derive(Debug, Clone, PartialEq)]
@@ -130,29 +125,9 @@ impl ApiError {
 
     /// 422 Invalid with field causes: `DaemonSet.apps "x" is invalid: <errors>`.
     pub fn invalid(resource: &Resource, name: &str, causes: Vec<Cause>) -> Self {
-        let rendered: Vec<String> = causes
-            .iter()
-            .map(|c| {
-                if c.field.is_empty() {
-                    c.message.clone()
-                } else {
-                    format!("{}: {}", c.field, c.message)
-                }
-            })
-            .collect();
-        // Upstream joins several errors as an aggregate: "[e1, e2]".
-        let summary = match rendered.as_slice() {
-            [one] => one.clone(),
-            many => format!("[{}]", many.join(", ")),
-        };
-        let mut error = Self::new(
-            422,
-            "Invalid",
-            format!(
-                "{} \"{name}\" is invalid: {summary}",
-                resource.qualified_kind()
-            ),
-        );
+        let message =
+            everynode_core::validation::invalid_message(&resource.qualified_kind(), name, &causes);
+        let mut error = Self::new(422, "Invalid", message);
         error.details = Some(Details {
             name: name.to_owned(),
             group: resource.group.to_owned(),
@@ -264,11 +239,7 @@ mod tests {
     #[test]
     fn invalid_aggregates_several_causes_in_brackets() {
         let ds = find("apps", "v1", "daemonsets").expect("daemonsets served");
-        let cause = |f: &str| Cause {
-            reason: "FieldValueRequired".into(),
-            message: "Required value".into(),
-            field: f.into(),
-        };
+        let cause = |f: &str| Cause::required(f, "");
         let one = ApiError::invalid(ds, "x", vec![cause("spec.a")]);
         assert_eq!(
             one.message,

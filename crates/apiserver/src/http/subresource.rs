@@ -70,11 +70,7 @@ impl Api {
             return Err(ApiError::invalid(
                 pods,
                 &name,
-                vec![crate::error::Cause {
-                    reason: "FieldValueRequired".into(),
-                    message: "Required value".into(),
-                    field: "target.name".into(),
-                }],
+                vec![crate::error::Cause::required("target.name", "")],
             ));
         }
         let key = Key {

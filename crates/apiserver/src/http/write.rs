@@ -143,11 +143,10 @@ impl Api {
                     return Err(ApiError::invalid(
                         resource,
                         "",
-                        vec![Cause {
-                            reason: "FieldValueRequired".into(),
-                            message: "Required value: name or generateName is required".into(),
-                            field: "metadata.name".into(),
-                        }],
+                        vec![Cause::required(
+                            "metadata.name",
+                            "name or generateName is required",
+                        )],
                     ));
                 }
             },

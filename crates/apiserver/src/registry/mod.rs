@@ -118,12 +118,24 @@ pub fn carry_update_metadata(new: &mut Value, old: &Value) -> Vec<Cause> {
         None | Some("") => {
             metadata.insert("uid".into(), old_meta["uid"].clone());
         }
-        Some(uid) if Some(uid) != old_meta["uid"].as_str() => causes.push(Cause {
-            reason: "FieldValueInvalid".into(),
-            message: format!("Invalid value: \"{uid}\": field is immutable"),
-            field: "metadata.uid".into(),
-        }),
+        Some(uid) if Some(uid) != old_meta["uid"].as_str() => causes.push(Cause::invalid(
+            "metadata.uid",
+            everynode_core::validation::q(uid),
+            everynode_core::validation::FIELD_IMMUTABLE,
+        )),
         Some(_) => {}
+    }
+    // An unconditional update (no resourceVersion) is made against the stored revision; the
+    // store has already been checked against any revision the client did send.
+    if metadata
+        .get("resourceVersion")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
+        metadata.insert(
+            "resourceVersion".into(),
+            old_meta["resourceVersion"].clone(),
+        );
     }
     for kept in [
         "creationTimestamp",
