@@ -6,3 +6,4 @@ mod support;
 mod apiserver_kubectl;
 mod apiserver_store;
 mod garbage_collector;
+mod seeds;
