@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 #[derive(Debug)]
 pub(crate) enum Change<K> {
     /// Created or modified.
-    Upsert(K),
+    Upsert(Box<K>),
     /// Deleted (or vanished across a relist); carries the key.
     Removed(String),
     /// The (re)list finished: the consumer has seen the whole collection.
@@ -63,7 +63,7 @@ where
                         seen.insert(key.clone());
                     }
                     state.known.insert(key);
-                    vec![Change::Upsert(obj)]
+                    vec![Change::Upsert(Box::new(obj))]
                 }
                 Ok(Event::InitDone) => {
                     // Whatever was known before the relist and not listed again is gone.
@@ -84,7 +84,7 @@ where
                 }
                 Ok(Event::Apply(obj)) => {
                     state.known.insert(key_of(&obj));
-                    vec![Change::Upsert(obj)]
+                    vec![Change::Upsert(Box::new(obj))]
                 }
                 Ok(Event::Delete(obj)) => {
                     let key = key_of(&obj);

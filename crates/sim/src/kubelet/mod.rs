@@ -198,14 +198,14 @@ pub(crate) async fn run(
 impl Kubelets {
     fn handle(&mut self, input: Input, tracker: &mut SyncTracker) {
         match input {
-            Input::Node(Change::Upsert(node)) => self.upsert_node(node),
+            Input::Node(Change::Upsert(node)) => self.upsert_node(*node),
             Input::Node(Change::Removed(name)) => {
                 self.nodes.remove(&name);
             }
             Input::Node(Change::Synced) => {
                 tracker.synced(0);
             }
-            Input::Pod(Change::Upsert(pod)) => self.upsert_pod(pod),
+            Input::Pod(Change::Upsert(pod)) => self.upsert_pod(*pod),
             Input::Pod(Change::Removed(key)) => self.remove_pod(&key),
             Input::Pod(Change::Synced) => {
                 tracker.synced(1);

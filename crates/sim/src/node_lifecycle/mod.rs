@@ -183,6 +183,7 @@ impl Lifecycle {
     fn handle(&mut self, input: Input, tracker: &mut SyncTracker) {
         match input {
             Input::Node(Change::Upsert(node)) => {
+                let node = *node;
                 let name = node.metadata.name.clone().unwrap_or_default();
                 let heartbeat = heartbeat_of(&node);
                 match self.nodes.get_mut(&name) {
@@ -223,6 +224,7 @@ impl Lifecycle {
                 tracker.synced(0);
             }
             Input::Pod(Change::Upsert(pod)) => {
+                let pod = *pod;
                 let key = key_of(&pod);
                 if let Some(node) = node_of(&pod) {
                     self.pods_by_node
@@ -246,6 +248,7 @@ impl Lifecycle {
                 tracker.synced(1);
             }
             Input::Lease(Change::Upsert(lease)) => {
+                let lease = *lease;
                 let name = lease.metadata.name.clone().unwrap_or_default();
                 let renew = lease
                     .spec

@@ -14,6 +14,7 @@ use everynode_core::keys::{
     CONDITION_FALSE, DEFAULT_SCHEDULER_NAME, EVENT_TYPE_NORMAL, EVENT_TYPE_WARNING, POD_SCHEDULED,
 };
 use everynode_core::pod::{is_pod_terminal, pod_condition};
+use futures::FutureExt;
 use futures::stream::{self, StreamExt};
 use k8s_openapi::api::core::v1::{Binding, Node, ObjectReference, Pod};
 use k8s_openapi::api::scheduling::v1::PriorityClass;
@@ -44,13 +45,11 @@ const WRITE_RETRY: Duration = Duration::from_secs(1);
 /// Errors of the scheduler.
 #[derive(Debug, thiserror::Error)]
 pub enum SchedulerError {
-    /// A binding could not be written.
-    #[error("failed to bind pod {pod} to node {node}: {source}")]
-    Bind {
+    /// A binding, status, event or victim deletion could not be written; retried shortly.
+    #[error("failed to carry out the scheduling decision for pod {pod}: {source}")]
+    Write {
         /// `namespace/name`.
         pod: String,
-        /// Target node.
-        node: String,
         /// The API error.
         #[source]
         source: kube::Error,
@@ -194,8 +193,6 @@ pub(crate) async fn run(client: Client, synced: tokio::sync::oneshot::Sender<()>
     }
 }
 
-use futures::FutureExt;
-
 impl Scheduler {
     fn requeue_unschedulable(&mut self) {
         self.queue.append(&mut self.unschedulable);
@@ -204,6 +201,7 @@ impl Scheduler {
     fn handle(&mut self, input: Input, tracker: &mut SyncTracker) {
         match input {
             Input::Node(Change::Upsert(node)) => {
+                let node = *node;
                 let name = node.metadata.name.clone().unwrap_or_default();
                 let changed = self
                     .nodes
@@ -221,6 +219,7 @@ impl Scheduler {
                 tracker.synced(0);
             }
             Input::Pod(Change::Upsert(pod)) => {
+                let pod = *pod;
                 let key = key_of(&pod);
                 let old = self.pods.get(&key);
                 let freed = old.is_some_and(|o| !is_pod_terminal(o)) && is_pod_terminal(&pod);
@@ -255,6 +254,7 @@ impl Scheduler {
                 tracker.synced(1);
             }
             Input::Class(Change::Upsert(class)) => {
+                let class = *class;
                 let name = class.metadata.name.clone().unwrap_or_default();
                 self.classes
                     .insert(name, (class.value, class.global_default.unwrap_or(false)));
@@ -344,8 +344,12 @@ impl Scheduler {
                     self.assumed.remove(&key);
                     self.unschedulable.insert(key);
                 }
-                Err(error) => {
-                    tracing::warn!(pod = %key, %error, "scheduler write failed; retrying");
+                Err(source) => {
+                    let error = SchedulerError::Write {
+                        pod: key.clone(),
+                        source,
+                    };
+                    tracing::warn!(%error, "retrying");
                     self.assumed.remove(&key);
                     self.retries.push(Instant::now() + WRITE_RETRY, key);
                 }

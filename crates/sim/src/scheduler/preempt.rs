@@ -88,7 +88,9 @@ pub fn preempt<'a>(
     total_nodes: usize,
     nodes: &[NodeCandidate<'a>],
 ) -> Result<Preemption, String> {
-    let mut best: Option<((i64, i64, usize, &str), Vec<String>)> = None;
+    // Rank: (highest victim priority, priority sum, victim count, node name).
+    type Rank<'n> = (i64, i64, usize, &'n str);
+    let mut best: Option<(Rank<'_>, Vec<String>)> = None;
     let mut histogram: BTreeMap<String, usize> = BTreeMap::new();
     for node in nodes {
         if !node.failure.resolvable {

@@ -33,14 +33,17 @@ fn requests(cpu: &str, mem: &str) -> serde_json::Value {
     json!({"spec": {"containers": [{"name": "c", "image": "nginx", "resources": {"requests": {"cpu": cpu, "memory": mem}}}]}})
 }
 
+/// (name, node patch, pod patch, expected reasons).
+type Case = (
+    &'static str,
+    serde_json::Value,
+    serde_json::Value,
+    Result<(), Vec<&'static str>>,
+);
+
 #[test]
 fn filters_in_upstream_order_with_upstream_reasons() {
-    let cases: Vec<(
-        &str,
-        serde_json::Value,
-        serde_json::Value,
-        Result<(), Vec<&str>>,
-    )> = vec![
+    let cases: Vec<Case> = vec![
         ("fits", json!({}), json!({}), Ok(())),
         (
             "cordoned",
