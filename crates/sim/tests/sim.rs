@@ -2,13 +2,15 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use everynode_apiserver::{ApiOptions, ApiService};
 use everynode_sim::{NodeSpecTemplate, SimHandle, SimOptions, register_nodes, start};
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{Event, Node, Pod};
 use k8s_openapi::api::scheduling::v1::PriorityClass;
 use kube::Client;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::runtime::WatchStreamExt;
 use kube::runtime::wait::await_condition;
 use serde_json::json;
 
@@ -204,29 +206,22 @@ async fn too_big_pod_stays_pending_with_failed_scheduling() -> Result<()> {
         ))
     );
     let events: Api<Event> = Api::namespaced(client.clone(), "default");
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
-        let list = events.list(&ListParams::default()).await?;
-        if let Some(e) = list
-            .items
-            .iter()
-            .find(|e| e.reason.as_deref() == Some("FailedScheduling"))
-        {
-            assert_eq!(e.message.as_deref(), Some(want));
-            assert_eq!(e.type_.as_deref(), Some("Warning"));
-            assert_eq!(
-                e.source.as_ref().and_then(|s| s.component.as_deref()),
-                Some("default-scheduler")
-            );
-            assert_eq!(e.involved_object.name.as_deref(), Some("big"));
-            break;
-        }
-        if tokio::time::Instant::now() > deadline {
-            bail!("no FailedScheduling event");
-        }
-        // The event is written right after the condition; re-list until it shows up.
-        tokio::task::yield_now().await;
-    }
+    let failed = kube::runtime::watcher(events, kube::runtime::watcher::Config::default())
+        .applied_objects()
+        .try_filter(|e| futures::future::ready(e.reason.as_deref() == Some("FailedScheduling")))
+        .boxed();
+    let e = tokio::time::timeout(DEADLINE, failed.into_future())
+        .await
+        .context("no FailedScheduling event")?
+        .0
+        .context("watch ended")??;
+    assert_eq!(e.message.as_deref(), Some(want));
+    assert_eq!(e.type_.as_deref(), Some("Warning"));
+    assert_eq!(
+        e.source.as_ref().and_then(|s| s.component.as_deref()),
+        Some("default-scheduler")
+    );
+    assert_eq!(e.involved_object.name.as_deref(), Some("big"));
     // A node big enough appears: the pending pod is retried without any polling and binds there.
     let nodes: Api<Node> = Api::all(client.clone());
     let mut huge = NodeSpecTemplate {
@@ -405,5 +400,122 @@ async fn higher_priority_pod_preempts_lower_priority_one() -> Result<()> {
         high.spec.and_then(|s| s.node_name).as_deref(),
         Some("node-1")
     );
+    Ok(())
+}
+
+/// Scale smoke test: one task simulates every node; DaemonSet-style pods (pinned by matchFields)
+/// are bound by the scheduler's fast path and all turn Ready. `SIM_SCALE_NODES` sets the size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_nodes_and_daemon_style_pods_become_ready() -> Result<()> {
+    let n: usize = std::env::var("SIM_SCALE_NODES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    let started = std::time::Instant::now();
+    let (client, _sim) = cluster(SimOptions::default(), n).await?;
+    let registered = started.elapsed();
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let started = std::time::Instant::now();
+    for i in 1..=n {
+        let affinity = json!({"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+            {"matchFields": [{"key": "metadata.name", "operator": "In", "values": [format!("node-{i}")]}]}
+        ]}}});
+        pods.create(&PostParams::default(), &pod(&format!("ds-{i}"), json!({"spec": {"containers": [{"name": "c", "image": "x"}], "affinity": affinity}}))?)
+            .await?;
+    }
+    let created = started.elapsed();
+    for i in 1..=n {
+        let p = wait_for(&pods, &format!("ds-{i}"), "Ready", is_ready)
+            .await?
+            .context("pod")?;
+        assert_eq!(p.spec.and_then(|s| s.node_name), Some(format!("node-{i}")));
+    }
+    eprintln!(
+        "{n} nodes registered in {registered:?}; {n} pods created in {created:?}, all Ready after {:?}",
+        started.elapsed()
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_plane_taint_cordon_and_crash_loop() -> Result<()> {
+    let options = SimOptions {
+        crash_loop_backoff: Duration::from_millis(500),
+        ..SimOptions::default()
+    };
+    let store = everynode_apiserver::server::open_store(None, Default::default())?;
+    let service = ApiService::new(store, ApiOptions::default());
+    everynode_apiserver::builtin::bootstrap(&service, "").await?;
+    let client = Client::new(service, "default");
+    let _sim = start(client.clone(), options).await?;
+    let templates = NodeSpecTemplate::cluster(1, true);
+    register_nodes(&client, &templates, DEADLINE).await?;
+    // Registering again creates nothing twice and still succeeds.
+    register_nodes(&client, &templates, DEADLINE).await?;
+    let nodes: Api<Node> = Api::all(client.clone());
+    assert_eq!(nodes.list(&ListParams::default()).await?.items.len(), 2);
+
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let crash = pod(
+        "crash",
+        json!({"metadata": {"annotations": {"everynode.dev/simulate": "crash-loop"}}}),
+    )?;
+    pods.create(&PostParams::default(), &crash).await?;
+    let p = wait_for(&pods, "crash", "restarted twice", |p| {
+        p.and_then(|p| {
+            p.status
+                .as_ref()?
+                .container_statuses
+                .as_ref()?
+                .first()
+                .map(|c| c.restart_count)
+        })
+        .is_some_and(|r| r >= 2)
+    })
+    .await?
+    .context("pod")?;
+    assert_eq!(
+        p.spec.clone().and_then(|s| s.node_name).as_deref(),
+        Some("node-1"),
+        "control-plane is tainted"
+    );
+    assert!(!is_ready(Some(&p)));
+
+    nodes
+        .patch(
+            "node-1",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"unschedulable": true}})),
+        )
+        .await?;
+    wait_for(&nodes, "node-1", "unschedulable taint", |n| {
+        n.is_some_and(|n| {
+            taints(n).contains(&"node.kubernetes.io/unschedulable:NoSchedule".to_string())
+        })
+    })
+    .await?;
+    pods.create(&PostParams::default(), &pod("nowhere", json!({}))?)
+        .await?;
+    let p = wait_for(&pods, "nowhere", "unschedulable", |p| {
+        p.and_then(|p| condition(p, "PodScheduled"))
+            .is_some_and(|c| c.0 == "False")
+    })
+    .await?
+    .context("pod")?;
+    assert_eq!(
+        condition(&p, "PodScheduled").and_then(|c| c.2).as_deref(),
+        Some(
+            "0/2 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, 1 node(s) were unschedulable. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.."
+        )
+    );
+    // Uncordon: the taint goes and the waiting pod is bound without polling.
+    nodes
+        .patch(
+            "node-1",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"unschedulable": null}})),
+        )
+        .await?;
+    wait_for(&pods, "nowhere", "Ready", is_ready).await?;
     Ok(())
 }

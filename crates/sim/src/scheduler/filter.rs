@@ -234,7 +234,8 @@ impl Failure {
 /// TaintToleration, NodeAffinity, NodePorts, NodeResourcesFit), stopping at the first failure
 /// as upstream's `RunFilterPlugins` does.
 pub fn filter_node(pod: &Pod, node: &Node, usage: &NodeUsage) -> Result<(), Failure> {
-    let spec = pod.spec.as_ref().cloned().unwrap_or_default();
+    let default = PodSpec::default();
+    let spec = pod.spec.as_ref().unwrap_or(&default);
     let tolerations = spec.tolerations.as_deref().unwrap_or_default();
     let node_spec = node.spec.as_ref();
     if node_spec.and_then(|s| s.unschedulable).unwrap_or(false) {
@@ -262,10 +263,10 @@ pub fn filter_node(pod: &Pod, node: &Node, usage: &NodeUsage) -> Result<(), Fail
             taint.value.as_deref().unwrap_or_default()
         )));
     }
-    if !pod_matches_node_selector_and_affinity(&spec, node) {
+    if !pod_matches_node_selector_and_affinity(spec, node) {
         return Err(Failure::unresolvable(REASON_NODE_AFFINITY));
     }
-    fits_resources_and_ports(&spec, &allocatable(node), usage)
+    fits_resources_and_ports(spec, &allocatable(node), usage)
 }
 
 /// NodePorts and NodeResourcesFit only: the part of filtering that removing pods can change.
