@@ -7,7 +7,7 @@
 //! [`scheduler::preempt`], [`kubelet::node_status`], [`kubelet::pod_status`],
 //! [`node_lifecycle::decide`] — and a thin async loop that watches, decides and writes.
 
-pub mod api;
+mod api;
 pub mod consts;
 pub mod kubelet;
 pub mod node_lifecycle;

@@ -360,6 +360,26 @@ pub fn simulate_pod(
             not_ready_message,
         ),
     ];
+    let current = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_deref())
+        .unwrap_or_default();
+    for c in &mut conditions {
+        let Some(cur) = current.iter().find(|cur| cur.type_ == c.type_) else {
+            continue;
+        };
+        if cur.status == c.status {
+            // Unchanged status keeps its transition time (what minReadySeconds measures from).
+            if cur.last_transition_time.is_some() {
+                c.last_transition_time = cur.last_transition_time.clone();
+            }
+        } else if cur.last_transition_time >= c.last_transition_time {
+            // Someone else flipped it since (the node controller's MarkPodsNotReady): flipping
+            // back is a new transition, now.
+            c.last_transition_time = Some(time(now));
+        }
+    }
     // Keep the conditions others own (PodScheduled from binding, DisruptionTarget, …).
     let mut kept: Vec<PodCondition> = pod
         .status

@@ -159,3 +159,28 @@ fn differs_ignores_timestamps_but_not_readiness() {
     assert!(pod_status_differs(Some(&not_ready), &b));
     assert!(pod_status_differs(None, &b));
 }
+
+#[test]
+fn ready_again_after_node_controller_marked_not_ready_is_a_new_transition() {
+    let mut p: Pod = serde_json::from_str(BASIC).expect("pod");
+    let running = simulate_pod(&p, t(0), t(1), "ip", "h", &timing(0)).status;
+    let mut marked = running.clone();
+    for c in marked.conditions.iter_mut().flatten() {
+        if c.type_ == "Ready" {
+            c.status = "False".into();
+            c.last_transition_time = Some(Time(t(50)));
+        }
+    }
+    p.status = Some(marked);
+    let s = simulate_pod(&p, t(0), t(60), "ip", "h", &timing(0));
+    let ready = cond(&s.status, "Ready").expect("ready");
+    assert_eq!(
+        (ready.status.as_str(), ready.last_transition_time.clone()),
+        ("True", Some(Time(t(60))))
+    );
+    // ContainersReady never flipped: it keeps its time.
+    assert_eq!(
+        cond(&s.status, "ContainersReady").and_then(|c| c.last_transition_time.clone()),
+        Some(Time(t(0)))
+    );
+}
