@@ -1,0 +1,133 @@
+//! Turns kube-runtime watcher events into upserts, removals and "synced" marks, relists included.
+
+use std::collections::HashSet;
+use std::fmt::Debug;
+
+use futures::stream::{self, BoxStream, StreamExt};
+use kube::Resource;
+use kube::api::Api;
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
+use serde::de::DeserializeOwned;
+
+/// One change to a watched collection, keyed by `namespace/name` (or `name` if cluster-scoped).
+#[derive(Debug)]
+pub(crate) enum Change<K> {
+    /// Created or modified.
+    Upsert(Box<K>),
+    /// Deleted (or vanished across a relist); carries the key.
+    Removed(String),
+    /// The (re)list finished: the consumer has seen the whole collection.
+    Synced,
+}
+
+/// The cache key of an object: `namespace/name`, or `name` for cluster-scoped objects.
+pub(crate) fn key_of<K: Resource>(obj: &K) -> String {
+    let meta = obj.meta();
+    let name = meta.name.as_deref().unwrap_or_default();
+    match meta.namespace.as_deref() {
+        Some(ns) if !ns.is_empty() => format!("{ns}/{name}"),
+        _ => name.to_string(),
+    }
+}
+
+/// Watches `api` forever (with kube-runtime's default backoff on errors) as a stream of changes.
+pub(crate) fn changes<K>(api: Api<K>) -> BoxStream<'static, Change<K>>
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + 'static,
+{
+    struct State {
+        known: HashSet<String>,
+        relisting: Option<HashSet<String>>,
+    }
+    let state = State {
+        known: HashSet::new(),
+        relisting: None,
+    };
+    watcher::watcher(api, watcher::Config::default())
+        .default_backoff()
+        .scan(state, |state, event| {
+            let out = match event {
+                Err(error) => {
+                    // The watcher retries on its own; a relist follows and repairs the cache.
+                    tracing::debug!(%error, "watch error");
+                    Vec::new()
+                }
+                Ok(Event::Init) => {
+                    state.relisting = Some(HashSet::new());
+                    Vec::new()
+                }
+                Ok(Event::InitApply(obj)) => {
+                    let key = key_of(&obj);
+                    if let Some(seen) = &mut state.relisting {
+                        seen.insert(key.clone());
+                    }
+                    state.known.insert(key);
+                    vec![Change::Upsert(Box::new(obj))]
+                }
+                Ok(Event::InitDone) => {
+                    // Whatever was known before the relist and not listed again is gone.
+                    let seen = state.relisting.take().unwrap_or_default();
+                    let gone: Vec<String> = state
+                        .known
+                        .iter()
+                        .filter(|k| !seen.contains(*k))
+                        .cloned()
+                        .collect();
+                    let mut out: Vec<Change<K>> = Vec::with_capacity(gone.len() + 1);
+                    for key in gone {
+                        state.known.remove(&key);
+                        out.push(Change::Removed(key));
+                    }
+                    out.push(Change::Synced);
+                    out
+                }
+                Ok(Event::Apply(obj)) => {
+                    state.known.insert(key_of(&obj));
+                    vec![Change::Upsert(Box::new(obj))]
+                }
+                Ok(Event::Delete(obj)) => {
+                    let key = key_of(&obj);
+                    state.known.remove(&key);
+                    vec![Change::Removed(key)]
+                }
+            };
+            futures::future::ready(Some(stream::iter(out)))
+        })
+        .flatten()
+        .boxed()
+}
+
+/// Counts the `Synced` marks of several streams and fires once when all have synced once.
+pub(crate) struct SyncTracker {
+    pending: Vec<bool>,
+    notify: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl SyncTracker {
+    /// A tracker for `streams` streams that signals `notify`.
+    pub(crate) fn new(streams: usize, notify: tokio::sync::oneshot::Sender<()>) -> Self {
+        Self {
+            pending: vec![true; streams],
+            notify: Some(notify),
+        }
+    }
+
+    /// Records that stream `index` synced; returns true once every stream has synced.
+    pub(crate) fn synced(&mut self, index: usize) -> bool {
+        if let Some(p) = self.pending.get_mut(index) {
+            *p = false;
+        }
+        let all = self.pending.iter().all(|p| !p);
+        if all && let Some(tx) = self.notify.take() {
+            // The receiver may be gone if nobody waits for readiness; that is fine.
+            let _ = tx.send(());
+        }
+        all
+    }
+
+    /// Whether every stream has synced at least once.
+    pub(crate) fn is_synced(&self) -> bool {
+        self.notify.is_none()
+    }
+}
