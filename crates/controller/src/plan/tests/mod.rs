@@ -3,6 +3,7 @@
 mod daemon_controller;
 mod history;
 mod props;
+mod surge;
 mod update;
 
 use k8s_openapi::api::apps::v1::DaemonSet;
