@@ -5,7 +5,6 @@ use everynode_core::labels::Selector;
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet};
 use k8s_openapi::api::core::v1::{Node, Pod};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crate::fixtures::{set_created, set_ready};
 use crate::plan::pod_template::{controller_owner_ref, creation_template, pod_for_node};
@@ -94,7 +93,11 @@ impl Sim {
         let stop = first.selecting_all || first.history.is_none();
         self.apply(&first);
         if !stop && manage_acted && budget::is_rolling_update(&self.ds) {
-            let hash = first.history.as_ref().map(|h| h.hash.clone()).unwrap_or_default();
+            let hash = first
+                .history
+                .as_ref()
+                .map(|h| h.hash.clone())
+                .unwrap_or_default();
             let rolling = {
                 let selector = self.selector();
                 let snap = Snapshot::new(&self.ds, &selector, &self.nodes, &self.pods, &hash);
@@ -106,7 +109,11 @@ impl Sim {
             out.deletes.extend(rolling.deletes);
         }
         if !stop {
-            let hash = first.history.as_ref().map(|h| h.hash.clone()).unwrap_or_default();
+            let hash = first
+                .history
+                .as_ref()
+                .map(|h| h.hash.clone())
+                .unwrap_or_default();
             let selector = self.selector();
             let snap = Snapshot::new(&self.ds, &selector, &self.nodes, &self.pods, &hash);
             out.status = compute_status(&snap, self.now);
@@ -135,13 +142,21 @@ impl Sim {
     /// Carries a plan out.
     pub fn apply(&mut self, p: &Plan) {
         for name in &p.adopt_pods {
-            if let Some(pod) = self.pods.iter_mut().find(|x| x.metadata.name.as_ref() == Some(name)) {
+            if let Some(pod) = self
+                .pods
+                .iter_mut()
+                .find(|x| x.metadata.name.as_ref() == Some(name))
+            {
                 pod.metadata.owner_references = Some(vec![controller_owner_ref(&self.ds)]);
             }
         }
         if let Some(h) = &p.history {
             for name in &h.relabel_pods {
-                if let Some(pod) = self.pods.iter_mut().find(|x| x.metadata.name.as_ref() == Some(name)) {
+                if let Some(pod) = self
+                    .pods
+                    .iter_mut()
+                    .find(|x| x.metadata.name.as_ref() == Some(name))
+                {
                     pod.metadata
                         .labels
                         .get_or_insert_with(Default::default)
@@ -153,7 +168,10 @@ impl Sim {
                 !h.delete_duplicates.contains(&name)
             });
             if let Some(name) = &h.renumber
-                && let Some(cr) = self.revisions.iter_mut().find(|r| r.metadata.name.as_ref() == Some(name))
+                && let Some(cr) = self
+                    .revisions
+                    .iter_mut()
+                    .find(|r| r.metadata.name.as_ref() == Some(name))
             {
                 cr.revision = h.current_revision;
             }
@@ -165,7 +183,11 @@ impl Sim {
             let name = r.metadata.name.clone().unwrap_or_default();
             !p.revisions_to_delete.contains(&name)
         });
-        let hash = p.history.as_ref().map(|h| h.hash.clone()).unwrap_or_default();
+        let hash = p
+            .history
+            .as_ref()
+            .map(|h| h.hash.clone())
+            .unwrap_or_default();
         self.create(&p.creates, &hash);
         self.delete(&p.deletes);
         self.backoff.apply(p.backoff_updates.iter().cloned());
@@ -211,26 +233,8 @@ impl Sim {
         }
     }
 
-    /// Pods of the DaemonSet on `node`.
-    pub fn pods_on(&self, node: &str) -> Vec<&Pod> {
-        self.pods
-            .iter()
-            .filter(|p| everynode_core::affinity::get_target_node_name(p).ok().as_deref() == Some(node))
-            .collect()
-    }
-
     /// Advances the clock.
     pub fn advance(&mut self, d: std::time::Duration) {
         self.now = self.now.checked_add(d).unwrap_or(self.now);
-    }
-
-    /// Sets missing creation timestamps to now (upstream `clearExpectations`).
-    pub fn stamp_creation(&mut self) {
-        let now = self.now;
-        for pod in &mut self.pods {
-            if pod.metadata.creation_timestamp.is_none() {
-                pod.metadata.creation_timestamp = Some(Time(now));
-            }
-        }
     }
 }

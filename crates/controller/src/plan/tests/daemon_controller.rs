@@ -10,8 +10,8 @@ use everynode_core::keys::{
     TAINT_NODE_UNREACHABLE,
 };
 use k8s_openapi::api::core::v1::{
-    Affinity, ContainerPort, NodeAffinity, NodeSelector, NodeSelectorRequirement,
-    NodeSelectorTerm, Pod, ResourceRequirements,
+    Affinity, ContainerPort, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm,
+    Pod, ResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, Time};
@@ -36,9 +36,14 @@ fn expect_sync(sim: &mut Sim, creates: usize, deletes: usize, events: usize) {
     );
     for pod in &sim.pods {
         let owner = everynode_core::pod::controller_ref(&pod.metadata);
-        if pod.metadata.generate_name.is_none() && pod.metadata.creation_timestamp == Some(Time(sim.now)) {
+        if pod.metadata.generate_name.is_none()
+            && pod.metadata.creation_timestamp == Some(Time(sim.now))
+        {
             let owner = owner.expect("created pods carry a controller ref");
-            assert_eq!((owner.api_version.as_str(), owner.kind.as_str()), ("apps/v1", "DaemonSet"));
+            assert_eq!(
+                (owner.api_version.as_str(), owner.kind.as_str()),
+                ("apps/v1", "DaemonSet")
+            );
         }
     }
 }
@@ -63,15 +68,24 @@ fn simple_daemon_set_schedule_daemon_set_pods_launches_pods() {
         let mut seen = BTreeSet::new();
         for pod in &sim.pods {
             let spec = pod.spec.as_ref().expect("spec");
-            assert!(spec.node_name.is_none(), "the scheduler binds, not the controller");
+            assert!(
+                spec.node_name.is_none(),
+                "the scheduler binds, not the controller"
+            );
             let required = spec
                 .affinity
                 .as_ref()
                 .and_then(|a| a.node_affinity.as_ref())
-                .and_then(|n| n.required_during_scheduling_ignored_during_execution.as_ref())
+                .and_then(|n| {
+                    n.required_during_scheduling_ignored_during_execution
+                        .as_ref()
+                })
                 .expect("required affinity");
             assert_eq!(required.node_selector_terms.len(), 1);
-            let fields = required.node_selector_terms[0].match_fields.as_ref().expect("fields");
+            let fields = required.node_selector_terms[0]
+                .match_fields
+                .as_ref()
+                .expect("fields");
             assert_eq!(fields.len(), 1);
             assert_eq!(fields[0].key, OBJECT_NAME_FIELD);
             assert_eq!(fields[0].operator, "In");
@@ -90,7 +104,10 @@ fn simple_daemon_set_updates_status_after_launching_pods() {
         let got = sim.sync();
         assert_eq!(got.creates.len(), 5);
         assert_eq!(got.status.current_number_scheduled, 5);
-        assert_eq!(sim.ds.status.as_ref().map(|s| s.current_number_scheduled), Some(5));
+        assert_eq!(
+            sim.ds.status.as_ref().map(|s| s.current_number_scheduled),
+            Some(5)
+        );
     }
 }
 
@@ -127,9 +144,12 @@ fn resource_spec(ds: &mut k8s_openapi::api::apps::v1::DaemonSet, node_name: &str
     spec.node_name = (!node_name.is_empty()).then(|| node_name.to_string());
     spec.containers[0].resources = Some(ResourceRequirements {
         requests: Some(
-            [("memory".to_string(), Quantity(memory.to_string())), ("cpu".to_string(), Quantity("0.5".to_string()))]
-                .into_iter()
-                .collect(),
+            [
+                ("memory".to_string(), Quantity(memory.to_string())),
+                ("cpu".to_string(), Quantity("0.5".to_string())),
+            ]
+            .into_iter()
+            .collect(),
         ),
         ..ResourceRequirements::default()
     });
@@ -152,7 +172,10 @@ fn insufficient_capacity_node_sufficient_capacity_with_node_label_daemon_launch_
     for mut ds in strategies("foo") {
         resource_spec(&mut ds, "", "75M");
         template_spec(&mut ds).node_selector = Some(labels(SIMPLE_NODE_LABEL));
-        let nodes = vec![new_node("not-enough", &[]), new_node("enough", SIMPLE_NODE_LABEL)];
+        let nodes = vec![
+            new_node("not-enough", &[]),
+            new_node("enough", SIMPLE_NODE_LABEL),
+        ];
         let mut sim = Sim::new(ds, nodes, vec![new_pod("other", "not-enough", &[], None)]);
         expect_sync(&mut sim, 1, 0, 0);
     }
@@ -180,7 +203,10 @@ fn dont_do_anything_if_being_deleted() {
         ds.metadata.deletion_timestamp = Some(Time(t0()));
         let mut sim = Sim::new(ds, new_nodes(0, 5, &[]), vec![]);
         expect_sync(&mut sim, 0, 0, 0);
-        assert!(sim.ds.status.is_none(), "no status write while being deleted");
+        assert!(
+            sim.ds.status.is_none(),
+            "no status write while being deleted"
+        );
     }
 }
 
@@ -253,9 +279,16 @@ fn deals_with_existing_pods() {
         add_pods(&mut pods, "node-4", DS_LABEL2, &ds, 2);
         let mut sim = Sim::new(ds, new_nodes(0, 5, &[]), pods);
         let got = sim.sync();
-        assert_eq!(got.creates, vec!["node-0".to_string(), "node-4".to_string()]);
+        assert_eq!(
+            got.creates,
+            vec!["node-0".to_string(), "node-4".to_string()]
+        );
         assert_eq!(got.deletes.len(), 5);
-        assert!(got.deletes.iter().all(|d| d.reason == DeleteReason::Duplicate));
+        assert!(
+            got.deletes
+                .iter()
+                .all(|d| d.reason == DeleteReason::Duplicate)
+        );
     }
 }
 
@@ -284,7 +317,11 @@ fn selector_daemon_deletes_unselected_pods() {
         let mut sim = Sim::new(ds, nodes, pods);
         let got = sim.sync();
         assert_eq!((got.creates.len(), got.deletes.len()), (5, 4));
-        assert!(got.deletes.iter().all(|d| d.reason == DeleteReason::ShouldNotContinueRunning));
+        assert!(
+            got.deletes
+                .iter()
+                .all(|d| d.reason == DeleteReason::ShouldNotContinueRunning)
+        );
     }
 }
 
@@ -406,8 +443,19 @@ fn node_affinity_daemon_launches_pods() {
         expect_sync(&mut sim, 3, 0, 0);
         // The user's required terms are replaced by the node pin (spec §1.8 K3).
         for pod in &sim.pods {
-            let aff = pod.spec.as_ref().and_then(|s| s.affinity.as_ref()).expect("affinity");
-            let req = aff.node_affinity.as_ref().and_then(|n| n.required_during_scheduling_ignored_during_execution.as_ref()).expect("req");
+            let aff = pod
+                .spec
+                .as_ref()
+                .and_then(|s| s.affinity.as_ref())
+                .expect("affinity");
+            let req = aff
+                .node_affinity
+                .as_ref()
+                .and_then(|n| {
+                    n.required_during_scheduling_ignored_during_execution
+                        .as_ref()
+                })
+                .expect("req");
             assert!(req.node_selector_terms[0].match_expressions.is_none());
         }
     }
@@ -438,14 +486,22 @@ fn observed_generation() {
         add_pods(&mut pods, "node-0", DS_LABEL, &ds, 1);
         let mut sim = Sim::new(ds, new_nodes(0, 1, SIMPLE_NODE_LABEL), pods);
         expect_sync(&mut sim, 0, 0, 0);
-        assert_eq!(sim.ds.status.as_ref().and_then(|s| s.observed_generation), Some(1));
+        assert_eq!(
+            sim.ds.status.as_ref().and_then(|s| s.observed_generation),
+            Some(1)
+        );
     }
 }
 
 #[test]
 fn daemon_kill_failed_pods() {
     // (failed, normal, creates, deletes, events)
-    let cases = [(0, 1, 0, 0, 0), (0, 0, 1, 0, 0), (1, 0, 0, 1, 1), (1, 3, 0, 3, 1)];
+    let cases = [
+        (0, 1, 0, 0, 0),
+        (0, 0, 1, 0, 0),
+        (1, 0, 0, 1, 1),
+        (1, 3, 0, 3, 1),
+    ];
     for (failed, normal, creates, deletes, events) in cases {
         for ds in strategies("foo") {
             let mut pods = Vec::new();
@@ -456,7 +512,10 @@ fn daemon_kill_failed_pods() {
             add_pods(&mut pods, "node-0", DS_LABEL, &ds, normal);
             let mut sim = Sim::new(ds, new_nodes(0, 1, &[]), pods);
             let got = sim.sync();
-            assert_eq!((got.creates.len(), got.deletes.len(), got.events.len()), (creates, deletes, events));
+            assert_eq!(
+                (got.creates.len(), got.deletes.len(), got.events.len()),
+                (creates, deletes, events)
+            );
             if failed > 0 {
                 assert_eq!(got.events[0].reason, REASON_FAILED_DAEMON_POD);
                 assert_eq!(got.events[0].type_, "Warning");
@@ -479,22 +538,36 @@ fn daemon_kill_failed_pods_backoff() {
         sim.backoff = FailedPodBackoff::new(Duration::from_millis(50), Duration::from_millis(500));
         // First sync deletes the pod and starts the backoff.
         expect_sync(&mut sim, 0, 1, 1);
-        let initial = sim.backoff.entries.get(&key).map(|e| e.delay).expect("entry");
+        let initial = sim
+            .backoff
+            .entries
+            .get(&key)
+            .map(|e| e.delay)
+            .expect("entry");
         assert!(initial > Duration::ZERO);
         // The kubelet reports a failed pod again; an immediate sync is held back and does not
         // raise the delay.
         sim.pods = vec![pod.clone()];
         let got = sim.sync();
-        assert_eq!((got.creates.len(), got.deletes.len(), got.events.len()), (0, 0, 0));
+        assert_eq!(
+            (got.creates.len(), got.deletes.len(), got.events.len()),
+            (0, 0, 0)
+        );
         assert_eq!(got.plan.requeue_after, Some(initial));
-        assert_eq!(sim.backoff.entries.get(&key).map(|e| e.delay), Some(initial));
+        assert_eq!(
+            sim.backoff.entries.get(&key).map(|e| e.delay),
+            Some(initial)
+        );
         // Just before the end of the window: still in backoff; at the end: not.
         sim.advance(initial - Duration::from_nanos(1));
         assert!(sim.backoff.in_backoff(&key, sim.now).is_some());
         sim.advance(Duration::from_nanos(1));
         assert!(sim.backoff.in_backoff(&key, sim.now).is_none());
         expect_sync(&mut sim, 0, 1, 1);
-        assert_eq!(sim.backoff.entries.get(&key).map(|e| e.delay), Some(initial * 2));
+        assert_eq!(
+            sim.backoff.entries.get(&key).map(|e| e.delay),
+            Some(initial * 2)
+        );
     }
 }
 
@@ -522,7 +595,10 @@ fn no_execute_tainted_does_evicit_running_intolerant_pod() {
         let got = sim.sync();
         assert_eq!((got.creates.len(), got.deletes.len()), (0, 1));
         assert_eq!(got.deletes[0].name, "stop-running-me");
-        assert_eq!(got.deletes[0].reason, DeleteReason::ShouldNotContinueRunning);
+        assert_eq!(
+            got.deletes[0].reason,
+            DeleteReason::ShouldNotContinueRunning
+        );
     }
 }
 
@@ -539,7 +615,8 @@ fn tainted_node_daemon_does_not_launch_intolerant_pod() {
 #[test]
 fn tainted_node_daemon_launches_tolerate_pod() {
     for mut ds in strategies("tolerate") {
-        template_spec(&mut ds).tolerations = Some(vec![toleration("dedicated", "user1", EFFECT_NO_SCHEDULE)]);
+        template_spec(&mut ds).tolerations =
+            Some(vec![toleration("dedicated", "user1", EFFECT_NO_SCHEDULE)]);
         let mut node = new_node("tainted", &[]);
         no_schedule_taint(&mut node);
         let mut sim = Sim::new(ds, vec![node], vec![]);
@@ -570,7 +647,8 @@ fn unreachable_node_daemon_launches_pod() {
 #[test]
 fn node_daemon_launches_tolerate_pod() {
     for mut ds in strategies("tolerate") {
-        template_spec(&mut ds).tolerations = Some(vec![toleration("dedicated", "user1", EFFECT_NO_SCHEDULE)]);
+        template_spec(&mut ds).tolerations =
+            Some(vec![toleration("dedicated", "user1", EFFECT_NO_SCHEDULE)]);
         let mut sim = Sim::new(ds, new_nodes(0, 1, &[]), vec![]);
         expect_sync(&mut sim, 1, 0, 0);
     }
@@ -590,7 +668,11 @@ fn daemon_set_respects_termination() {
 fn taint_pressure_node_daemon_launches_pod() {
     for ds in strategies("critical") {
         let mut node = new_node("resources-pressure", &[]);
-        for key in [TAINT_NODE_DISK_PRESSURE, TAINT_NODE_MEMORY_PRESSURE, TAINT_NODE_PID_PRESSURE] {
+        for key in [
+            TAINT_NODE_DISK_PRESSURE,
+            TAINT_NODE_MEMORY_PRESSURE,
+            TAINT_NODE_PID_PRESSURE,
+        ] {
             taint_node(&mut node, key, "", EFFECT_NO_SCHEDULE);
         }
         let mut sim = Sim::new(ds, vec![node], vec![]);
@@ -611,18 +693,19 @@ fn node_should_run_daemon_pod() {
             ..ContainerPort::default()
         }])
     };
-    let selector_mismatch =
-        |ds: &mut k8s_openapi::api::apps::v1::DaemonSet| template_spec(ds).node_selector = Some(labels(DS_LABEL2));
-    let selector_match =
-        |ds: &mut k8s_openapi::api::apps::v1::DaemonSet| template_spec(ds).node_selector = Some(labels(DS_LABEL));
+    let selector_mismatch = |ds: &mut k8s_openapi::api::apps::v1::DaemonSet| {
+        template_spec(ds).node_selector = Some(labels(DS_LABEL2))
+    };
+    let selector_match = |ds: &mut k8s_openapi::api::apps::v1::DaemonSet| {
+        template_spec(ds).node_selector = Some(labels(DS_LABEL))
+    };
     let affinity = |value: &'static str| {
         move |ds: &mut k8s_openapi::api::apps::v1::DaemonSet| {
             let mut aff = color_affinity(&[value]);
-            if let Some(req) = aff
-                .node_affinity
-                .as_mut()
-                .and_then(|n| n.required_during_scheduling_ignored_during_execution.as_mut())
-                && let Some(exprs) = req.node_selector_terms[0].match_expressions.as_mut()
+            if let Some(req) = aff.node_affinity.as_mut().and_then(|n| {
+                n.required_during_scheduling_ignored_during_execution
+                    .as_mut()
+            }) && let Some(exprs) = req.node_selector_terms[0].match_expressions.as_mut()
             {
                 exprs[0].key = "type".to_string();
             }
@@ -632,14 +715,54 @@ fn node_should_run_daemon_pod() {
     type Edit = Box<dyn Fn(&mut k8s_openapi::api::apps::v1::DaemonSet)>;
     let cases: Vec<(&str, Edit, bool, NodeFit)> = vec![
         ("ShouldRunDaemonPod", Box::new(|_| {}), false, NodeFit::RUN),
-        ("InsufficientResourceError", Box::new(resources), false, NodeFit::RUN),
-        ("ErrPodNotMatchHostName", Box::new(other_node), false, NodeFit::NONE),
-        ("ErrPodNotFitsHostPorts", Box::new(ports), false, NodeFit::RUN),
-        ("ErrNodeSelectorNotMatch", Box::new(selector_mismatch), false, NodeFit::NONE),
-        ("ShouldRunDaemonPod/selector", Box::new(selector_match), false, NodeFit::RUN),
-        ("ErrPodAffinityNotMatch", Box::new(affinity("test")), false, NodeFit::NONE),
-        ("ShouldRunDaemonPod/affinity", Box::new(affinity("production")), false, NodeFit::RUN),
-        ("ShouldRunDaemonPodOnUnschedulableNode", Box::new(|_| {}), true, NodeFit::RUN),
+        (
+            "InsufficientResourceError",
+            Box::new(resources),
+            false,
+            NodeFit::RUN,
+        ),
+        (
+            "ErrPodNotMatchHostName",
+            Box::new(other_node),
+            false,
+            NodeFit::NONE,
+        ),
+        (
+            "ErrPodNotFitsHostPorts",
+            Box::new(ports),
+            false,
+            NodeFit::RUN,
+        ),
+        (
+            "ErrNodeSelectorNotMatch",
+            Box::new(selector_mismatch),
+            false,
+            NodeFit::NONE,
+        ),
+        (
+            "ShouldRunDaemonPod/selector",
+            Box::new(selector_match),
+            false,
+            NodeFit::RUN,
+        ),
+        (
+            "ErrPodAffinityNotMatch",
+            Box::new(affinity("test")),
+            false,
+            NodeFit::NONE,
+        ),
+        (
+            "ShouldRunDaemonPod/affinity",
+            Box::new(affinity("production")),
+            false,
+            NodeFit::RUN,
+        ),
+        (
+            "ShouldRunDaemonPodOnUnschedulableNode",
+            Box::new(|_| {}),
+            true,
+            NodeFit::RUN,
+        ),
     ];
     for (name, edit, unschedulable, want) in cases {
         for mut ds in strategies("ds") {
@@ -648,7 +771,11 @@ fn node_should_run_daemon_pod() {
             if let Some(spec) = node.spec.as_mut() {
                 spec.unschedulable = Some(unschedulable);
             }
-            assert_eq!(should_run::node_should_run_daemon_pod(&node, &ds), want, "{name}");
+            assert_eq!(
+                should_run::node_should_run_daemon_pod(&node, &ds),
+                want,
+                "{name}"
+            );
         }
     }
 }
@@ -670,7 +797,10 @@ fn delete_unscheduled_pod_for_not_existing_node() {
         let got = sim.sync();
         assert_eq!((got.creates.len(), got.deletes.len()), (0, 1));
         assert_eq!(got.deletes[0].name, "node-2-");
-        assert_eq!(got.deletes[0].reason, DeleteReason::UnscheduledOnMissingNode);
+        assert_eq!(
+            got.deletes[0].reason,
+            DeleteReason::UnscheduledOnMissingNode
+        );
     }
 }
 
@@ -690,22 +820,38 @@ fn get_nodes_to_daemon_pods() {
         new_pod("matching-owned-1-", "node-1", DS_LABEL, Some(&ds)),
         new_pod("matching-orphan-1-", "node-1", DS_LABEL, None),
     ];
-    let mut failed = new_pod("matching-owned-failed-pod-1-", "node-1", DS_LABEL, Some(&ds));
+    let mut failed = new_pod(
+        "matching-owned-failed-pod-1-",
+        "node-1",
+        DS_LABEL,
+        Some(&ds),
+    );
     set_phase(&mut failed, POD_FAILED);
     want.push(failed);
-    let mut succeeded_deleted = new_pod("matching-owned-succeeded-deleted-1-", "node-1", DS_LABEL, Some(&ds));
+    let mut succeeded_deleted = new_pod(
+        "matching-owned-succeeded-deleted-1-",
+        "node-1",
+        DS_LABEL,
+        Some(&ds),
+    );
     set_phase(&mut succeeded_deleted, "Succeeded");
     set_terminating(&mut succeeded_deleted, t0());
     let ignored = vec![
         new_pod("non-matching-owned-0-", "node-0", DS_LABEL2, Some(&ds)),
         new_pod("non-matching-orphan-1-", "node-1", DS_LABEL2, None),
-        new_pod("matching-owned-by-other-0-", "node-0", DS_LABEL, Some(&other)),
+        new_pod(
+            "matching-owned-by-other-0-",
+            "node-0",
+            DS_LABEL,
+            Some(&other),
+        ),
         succeeded_deleted,
     ];
     let mut pods = want.clone();
     pods.extend(ignored);
     let nodes = new_nodes(0, 2, &[]);
-    let selector = Selector::from_label_selector(ds.spec.as_ref().map(|s| &s.selector)).expect("selector");
+    let selector =
+        Selector::from_label_selector(ds.spec.as_ref().map(|s| &s.selector)).expect("selector");
     let snap = Snapshot::new(&ds, &selector, &nodes, &pods, "");
     let mut got: Vec<&str> = snap
         .by_node
@@ -714,12 +860,23 @@ fn get_nodes_to_daemon_pods() {
         .filter_map(|p| p.metadata.name.as_deref())
         .collect();
     got.sort_unstable();
-    let mut expected: Vec<&str> = want.iter().filter_map(|p| p.metadata.name.as_deref()).collect();
+    let mut expected: Vec<&str> = want
+        .iter()
+        .filter_map(|p| p.metadata.name.as_deref())
+        .collect();
     expected.sort_unstable();
     assert_eq!(got, expected);
     assert_eq!(snap.adopt.len(), 2, "orphans are adopted");
-    assert_eq!(snap.release.len(), 1, "owned non-matching pods are released");
-    assert_eq!(snap.finished_hashes.len(), 1, "terminal+deleted pods only count for history");
+    assert_eq!(
+        snap.release.len(),
+        1,
+        "owned non-matching pods are released"
+    );
+    assert_eq!(
+        snap.finished_hashes.len(),
+        1,
+        "terminal+deleted pods only count for history"
+    );
 }
 
 fn surge_ds() -> k8s_openapi::api::apps::v1::DaemonSet {

@@ -30,10 +30,21 @@ pub fn strategies(name: &str) -> Vec<DaemonSet> {
 }
 
 /// Upstream `addPods`: `n` pods on `node`, named `<node>-<i>`-ish, owned by `ds`.
-pub fn add_pods(pods: &mut Vec<Pod>, node: &str, labels: &[(&str, &str)], ds: &DaemonSet, n: usize) {
+pub fn add_pods(
+    pods: &mut Vec<Pod>,
+    node: &str,
+    labels: &[(&str, &str)],
+    ds: &DaemonSet,
+    n: usize,
+) {
     let start = pods.len();
     for i in 0..n {
-        pods.push(new_pod(&format!("{node}-{}", start + i), node, labels, Some(ds)));
+        pods.push(new_pod(
+            &format!("{node}-{}", start + i),
+            node,
+            labels,
+            Some(ds),
+        ));
     }
 }
 

@@ -26,7 +26,14 @@ fn surge_ds(min_ready: i32) -> DaemonSet {
 }
 
 /// A pod of `ds` on `node`; `old` drops the hash label; `ready` = Some(since) marks it Ready.
-fn pod(ds: &DaemonSet, name: &str, node: &str, created: i64, old: bool, ready: Option<Option<i64>>) -> Pod {
+fn pod(
+    ds: &DaemonSet,
+    name: &str,
+    node: &str,
+    created: i64,
+    old: bool,
+    ready: Option<Option<i64>>,
+) -> Pod {
     let mut p = new_pod(name, node, DS_LABEL, Some(ds));
     if old && let Some(l) = p.metadata.labels.as_mut() {
         l.remove(CONTROLLER_REVISION_HASH_LABEL);
@@ -77,9 +84,23 @@ fn surge_creates_new_pod_when_at_max_surge_and_old_pod_deleted() {
         c.conditions = None;
     }
     set_ready(&mut pods[0], false, at(100));
-    pods.push(pod(&ds, "node-0-old-ready-", "node-0", 50, true, Some(None)));
+    pods.push(pod(
+        &ds,
+        "node-0-old-ready-",
+        "node-0",
+        50,
+        true,
+        Some(None),
+    ));
     for i in 1..5 {
-        let mut p = pod(&ds, &format!("node-{i}-preserve-"), &format!("node-{i}"), 1, true, Some(None));
+        let mut p = pod(
+            &ds,
+            &format!("node-{i}-preserve-"),
+            &format!("node-{i}"),
+            1,
+            true,
+            Some(None),
+        );
         if i == 4 {
             set_terminating(&mut p, at(31));
         }
@@ -105,7 +126,10 @@ fn surge_deletes_unready_old_pods() {
     let mut sim = Sim::new(ds, new_nodes(0, 5, &[]), pods);
     let got = sim.sync();
     assert_eq!((got.creates.len(), got.deletes.len()), (3, 2));
-    assert_eq!(deleted(&got), names(&["node-1-delete-", "node-1-old-unready-"]));
+    assert_eq!(
+        deleted(&got),
+        names(&["node-1-delete-", "node-1-old-unready-"])
+    );
 }
 
 fn min_ready_case(clock: i64) -> crate::testing::Synced {
@@ -132,5 +156,8 @@ fn surge_preserves_old_ready_with_unsatisfied_min_ready() {
 fn surge_deletes_old_ready_with_unsatisfied_min_ready() {
     let got = min_ready_case(50 + 20);
     assert_eq!((got.creates.len(), got.deletes.len()), (3, 2));
-    assert_eq!(deleted(&got), names(&["node-1-delete-", "node-1-old-ready-"]));
+    assert_eq!(
+        deleted(&got),
+        names(&["node-1-delete-", "node-1-old-ready-"])
+    );
 }

@@ -37,7 +37,13 @@ fn started(nodes: usize) -> Sim {
 fn hashes(sim: &Sim) -> BTreeSet<String> {
     sim.pods
         .iter()
-        .filter_map(|p| p.metadata.labels.as_ref()?.get(CONTROLLER_REVISION_HASH_LABEL).cloned())
+        .filter_map(|p| {
+            p.metadata
+                .labels
+                .as_ref()?
+                .get(CONTROLLER_REVISION_HASH_LABEL)
+                .cloned()
+        })
         .collect()
 }
 
@@ -104,7 +110,12 @@ fn daemon_set_updates_some_old_pods_not_ready() {
     expect(&mut sim, 2, 0);
     expect(&mut sim, 0, 0);
     for name in &ready_before {
-        assert!(sim.pods.iter().any(|p| p.metadata.name.as_ref() == Some(name)), "{name} kept");
+        assert!(
+            sim.pods
+                .iter()
+                .any(|p| p.metadata.name.as_ref() == Some(name)),
+            "{name} kept"
+        );
     }
 }
 
@@ -129,7 +140,11 @@ fn daemon_set_updates_save_old_healthy_pods() {
         expect(&mut sim, 0, 10);
         expect(&mut sim, 10, 0);
         for name in &healthy {
-            assert!(sim.pods.iter().any(|p| p.metadata.name.as_ref() == Some(name)));
+            assert!(
+                sim.pods
+                    .iter()
+                    .any(|p| p.metadata.name.as_ref() == Some(name))
+            );
         }
     }
     set_image(&mut sim.ds, "foo2/bar4");
@@ -138,7 +153,11 @@ fn daemon_set_updates_save_old_healthy_pods() {
     expect(&mut sim, 11, 0);
     let still: usize = healthy
         .iter()
-        .filter(|n| sim.pods.iter().any(|p| p.metadata.name.as_ref() == Some(*n)))
+        .filter(|n| {
+            sim.pods
+                .iter()
+                .any(|p| p.metadata.name.as_ref() == Some(*n))
+        })
         .count();
     assert_eq!(still, 9);
 }
@@ -160,7 +179,11 @@ fn daemon_set_updates_no_template_changed() {
     let mut sim = started(5);
     set_rolling_update(&mut sim.ds, IntOrString::Int(3), None);
     expect(&mut sim, 0, 0);
-    assert_eq!(sim.revisions.len(), 1, "a strategy change is not a revision (spec §2.1 U3)");
+    assert_eq!(
+        sim.revisions.len(),
+        1,
+        "a strategy change is not a revision (spec §2.1 U3)"
+    );
 }
 
 #[test]
@@ -168,16 +191,72 @@ fn get_unavailable_numbers() {
     use crate::fixtures::new_pod;
     let pct = |s: &str| IntOrString::String(s.to_string());
     // (name, nodes, pods on nodes [(node, terminating)], maxUnavailable, maxSurge, want (surge, unavailable, desired))
-    type Case<'a> = (&'a str, usize, Vec<(usize, bool)>, IntOrString, Option<IntOrString>, (i32, i32, i32));
+    type Case<'a> = (
+        &'a str,
+        usize,
+        Vec<(usize, bool)>,
+        IntOrString,
+        Option<IntOrString>,
+        (i32, i32, i32),
+    );
     let cases: Vec<Case> = vec![
         ("no nodes", 0, vec![], IntOrString::Int(0), None, (0, 0, 0)),
-        ("two ready nodes", 2, vec![(0, false), (1, false)], IntOrString::Int(1), None, (0, 1, 2)),
-        ("one empty node, forced 1", 2, vec![(0, false)], IntOrString::Int(0), None, (0, 1, 2)),
-        ("surge 0 too", 2, vec![(0, false)], IntOrString::Int(0), Some(IntOrString::Int(0)), (0, 1, 2)),
-        ("50% of 2", 2, vec![(0, false), (1, false)], pct("50%"), None, (0, 1, 2)),
-        ("surge 50%", 2, vec![(0, false), (1, false)], IntOrString::Int(0), Some(pct("50%")), (1, 0, 2)),
-        ("surge 100%", 2, vec![(0, false), (1, false)], IntOrString::Int(0), Some(pct("100%")), (2, 0, 2)),
-        ("terminating pod, 50% of 3", 3, vec![(0, false), (1, true)], pct("50%"), None, (0, 2, 3)),
+        (
+            "two ready nodes",
+            2,
+            vec![(0, false), (1, false)],
+            IntOrString::Int(1),
+            None,
+            (0, 1, 2),
+        ),
+        (
+            "one empty node, forced 1",
+            2,
+            vec![(0, false)],
+            IntOrString::Int(0),
+            None,
+            (0, 1, 2),
+        ),
+        (
+            "surge 0 too",
+            2,
+            vec![(0, false)],
+            IntOrString::Int(0),
+            Some(IntOrString::Int(0)),
+            (0, 1, 2),
+        ),
+        (
+            "50% of 2",
+            2,
+            vec![(0, false), (1, false)],
+            pct("50%"),
+            None,
+            (0, 1, 2),
+        ),
+        (
+            "surge 50%",
+            2,
+            vec![(0, false), (1, false)],
+            IntOrString::Int(0),
+            Some(pct("50%")),
+            (1, 0, 2),
+        ),
+        (
+            "surge 100%",
+            2,
+            vec![(0, false), (1, false)],
+            IntOrString::Int(0),
+            Some(pct("100%")),
+            (2, 0, 2),
+        ),
+        (
+            "terminating pod, 50% of 3",
+            3,
+            vec![(0, false), (1, true)],
+            pct("50%"),
+            None,
+            (0, 2, 3),
+        ),
     ];
     for (name, n, on, max_unavailable, max_surge, want) in cases {
         let mut ds = new_daemon_set("x");
@@ -186,7 +265,12 @@ fn get_unavailable_numbers() {
         let pods: Vec<_> = on
             .iter()
             .map(|&(i, terminating)| {
-                let mut p = new_pod(&format!("pod-{i}"), &format!("node-{i}"), DS_LABEL, Some(&ds));
+                let mut p = new_pod(
+                    &format!("pod-{i}"),
+                    &format!("node-{i}"),
+                    DS_LABEL,
+                    Some(&ds),
+                );
                 set_ready(&mut p, true, t0());
                 if terminating {
                     set_terminating(&mut p, t0());
@@ -194,8 +278,10 @@ fn get_unavailable_numbers() {
                 p
             })
             .collect();
-        let selector = everynode_core::labels::Selector::from_label_selector(ds.spec.as_ref().map(|s| &s.selector))
-            .expect("selector");
+        let selector = everynode_core::labels::Selector::from_label_selector(
+            ds.spec.as_ref().map(|s| &s.selector),
+        )
+        .expect("selector");
         let snap = Snapshot::new(&ds, &selector, &nodes, &pods, "h");
         let plan = plan_rolling_update(&snap, t0()).expect("plan");
         let b = plan.budget;
@@ -221,10 +307,13 @@ fn controlled_histories() {
     let ds = new_daemon_set("ds1");
     let orphan_same_ns = revision("orphan-cr-in-same-ns", NAMESPACE);
     let orphan_other_ns = revision("orphan-cr-not-in-same-ns", "other");
-    let selector = everynode_core::labels::Selector::from_label_selector(ds.spec.as_ref().map(|s| &s.selector))
-        .expect("selector");
-    let plan = crate::plan::history::plan_history(&ds, &selector, &[orphan_same_ns, orphan_other_ns], [])
-        .expect("history");
+    let selector = everynode_core::labels::Selector::from_label_selector(
+        ds.spec.as_ref().map(|s| &s.selector),
+    )
+    .expect("selector");
+    let plan =
+        crate::plan::history::plan_history(&ds, &selector, &[orphan_same_ns, orphan_other_ns], [])
+            .expect("history");
     assert_eq!(plan.adopt, vec!["orphan-cr-in-same-ns".to_string()]);
     assert_eq!(plan.old.len(), 1);
     assert_eq!(plan.old[0].name, "orphan-cr-in-same-ns");
