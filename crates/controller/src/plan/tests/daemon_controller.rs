@@ -4,53 +4,17 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use everynode_core::keys::{
-    EFFECT_NO_EXECUTE, EFFECT_NO_SCHEDULE, MESSAGE_SELECTING_ALL, OBJECT_NAME_FIELD, POD_FAILED,
-    REASON_FAILED_DAEMON_POD, REASON_SELECTING_ALL, TAINT_NODE_DISK_PRESSURE,
-    TAINT_NODE_MEMORY_PRESSURE, TAINT_NODE_NOT_READY, TAINT_NODE_PID_PRESSURE,
-    TAINT_NODE_UNREACHABLE,
+    MESSAGE_SELECTING_ALL, OBJECT_NAME_FIELD, POD_FAILED, REASON_FAILED_DAEMON_POD,
+    REASON_SELECTING_ALL,
 };
-use k8s_openapi::api::core::v1::{
-    Affinity, ContainerPort, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm,
-    Pod, ResourceRequirements,
-};
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::api::core::v1::{ContainerPort, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, Time};
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::*;
 use crate::fixtures::*;
 use crate::plan::backoff::backoff_key;
-use crate::plan::should_run::{self, NodeFit};
 use crate::plan::{DeleteReason, FailedPodBackoff};
 use crate::testing::{Sim, t0};
-
-/// Upstream `expectSyncDaemonSets`: one sync, then counts of creates, deletes, controller events,
-/// and every create carries a controller ownerRef to the DaemonSet (checked by the Sim's pods).
-fn expect_sync(sim: &mut Sim, creates: usize, deletes: usize, events: usize) {
-    let got = sim.sync();
-    assert_eq!(
-        (got.creates.len(), got.deletes.len(), got.events.len()),
-        (creates, deletes, events),
-        "creates/deletes/events; plan deletes: {:?}",
-        got.deletes
-    );
-    for pod in &sim.pods {
-        let owner = everynode_core::pod::controller_ref(&pod.metadata);
-        if pod.metadata.generate_name.is_none()
-            && pod.metadata.creation_timestamp == Some(Time(sim.now))
-        {
-            let owner = owner.expect("created pods carry a controller ref");
-            assert_eq!(
-                (owner.api_version.as_str(), owner.kind.as_str()),
-                ("apps/v1", "DaemonSet")
-            );
-        }
-    }
-}
-
-fn no_schedule_taint(node: &mut k8s_openapi::api::core::v1::Node) {
-    taint_node(node, "dedicated", "user1", EFFECT_NO_SCHEDULE);
-}
 
 #[test]
 fn simple_daemon_set_launches_pods() {
@@ -137,22 +101,6 @@ fn not_ready_node_daemon_does_launch_pod() {
         let mut sim = Sim::new(ds, vec![node], vec![]);
         expect_sync(&mut sim, 1, 0, 0);
     }
-}
-
-fn resource_spec(ds: &mut k8s_openapi::api::apps::v1::DaemonSet, node_name: &str, memory: &str) {
-    let spec = template_spec(ds);
-    spec.node_name = (!node_name.is_empty()).then(|| node_name.to_string());
-    spec.containers[0].resources = Some(ResourceRequirements {
-        requests: Some(
-            [
-                ("memory".to_string(), Quantity(memory.to_string())),
-                ("cpu".to_string(), Quantity("0.5".to_string())),
-            ]
-            .into_iter()
-            .collect(),
-        ),
-        ..ResourceRequirements::default()
-    });
 }
 
 #[test]
@@ -416,25 +364,6 @@ fn selector_daemon_set_launches_pods() {
     expect_sync(&mut sim, 3, 0, 0);
 }
 
-fn color_affinity(values: &[&str]) -> Affinity {
-    Affinity {
-        node_affinity: Some(NodeAffinity {
-            required_during_scheduling_ignored_during_execution: Some(NodeSelector {
-                node_selector_terms: vec![NodeSelectorTerm {
-                    match_expressions: Some(vec![NodeSelectorRequirement {
-                        key: "color".to_string(),
-                        operator: "In".to_string(),
-                        values: Some(values.iter().map(|v| v.to_string()).collect()),
-                    }]),
-                    match_fields: None,
-                }],
-            }),
-            ..NodeAffinity::default()
-        }),
-        ..Affinity::default()
-    }
-}
-
 #[test]
 fn node_affinity_daemon_launches_pods() {
     for mut ds in strategies("foo") {
@@ -572,211 +501,12 @@ fn daemon_kill_failed_pods_backoff() {
 }
 
 #[test]
-fn no_schedule_tainted_doesnt_evicit_running_intolerant_pod() {
-    for ds in strategies("intolerant") {
-        let mut node = new_node("tainted", &[]);
-        no_schedule_taint(&mut node);
-        let pod = new_pod("keep-running-me", "tainted", DS_LABEL, Some(&ds));
-        let mut sim = Sim::new(ds, vec![node], vec![pod]);
-        let got = sim.sync();
-        assert_eq!((got.creates.len(), got.deletes.len()), (0, 0));
-        // spec §6.3: kept, yet misscheduled.
-        assert_eq!(got.status.number_misscheduled, 1);
-    }
-}
-
-#[test]
-fn no_execute_tainted_does_evicit_running_intolerant_pod() {
-    for ds in strategies("intolerant") {
-        let mut node = new_node("tainted", &[]);
-        taint_node(&mut node, "dedicated", "user1", EFFECT_NO_EXECUTE);
-        let pod = new_pod("stop-running-me", "tainted", DS_LABEL, Some(&ds));
-        let mut sim = Sim::new(ds, vec![node], vec![pod]);
-        let got = sim.sync();
-        assert_eq!((got.creates.len(), got.deletes.len()), (0, 1));
-        assert_eq!(got.deletes[0].name, "stop-running-me");
-        assert_eq!(
-            got.deletes[0].reason,
-            DeleteReason::ShouldNotContinueRunning
-        );
-    }
-}
-
-#[test]
-fn tainted_node_daemon_does_not_launch_intolerant_pod() {
-    for ds in strategies("intolerant") {
-        let mut node = new_node("tainted", &[]);
-        no_schedule_taint(&mut node);
-        let mut sim = Sim::new(ds, vec![node], vec![]);
-        expect_sync(&mut sim, 0, 0, 0);
-    }
-}
-
-#[test]
-fn tainted_node_daemon_launches_tolerate_pod() {
-    for mut ds in strategies("tolerate") {
-        template_spec(&mut ds).tolerations =
-            Some(vec![toleration("dedicated", "user1", EFFECT_NO_SCHEDULE)]);
-        let mut node = new_node("tainted", &[]);
-        no_schedule_taint(&mut node);
-        let mut sim = Sim::new(ds, vec![node], vec![]);
-        expect_sync(&mut sim, 1, 0, 0);
-    }
-}
-
-#[test]
-fn not_ready_node_daemon_launches_pod() {
-    for ds in strategies("simple") {
-        let mut node = new_node("tainted", &[]);
-        taint_node(&mut node, TAINT_NODE_NOT_READY, "", EFFECT_NO_EXECUTE);
-        let mut sim = Sim::new(ds, vec![node], vec![]);
-        expect_sync(&mut sim, 1, 0, 0);
-    }
-}
-
-#[test]
-fn unreachable_node_daemon_launches_pod() {
-    for ds in strategies("simple") {
-        let mut node = new_node("tainted", &[]);
-        taint_node(&mut node, TAINT_NODE_UNREACHABLE, "", EFFECT_NO_EXECUTE);
-        let mut sim = Sim::new(ds, vec![node], vec![]);
-        expect_sync(&mut sim, 1, 0, 0);
-    }
-}
-
-#[test]
-fn node_daemon_launches_tolerate_pod() {
-    for mut ds in strategies("tolerate") {
-        template_spec(&mut ds).tolerations =
-            Some(vec![toleration("dedicated", "user1", EFFECT_NO_SCHEDULE)]);
-        let mut sim = Sim::new(ds, new_nodes(0, 1, &[]), vec![]);
-        expect_sync(&mut sim, 1, 0, 0);
-    }
-}
-
-#[test]
 fn daemon_set_respects_termination() {
     for ds in strategies("foo") {
         let mut pod = new_pod("node-0-", "node-0", DS_LABEL, Some(&ds));
         set_terminating(&mut pod, t0());
         let mut sim = Sim::new(ds, new_nodes(0, 1, SIMPLE_NODE_LABEL), vec![pod]);
         expect_sync(&mut sim, 0, 0, 0);
-    }
-}
-
-#[test]
-fn taint_pressure_node_daemon_launches_pod() {
-    for ds in strategies("critical") {
-        let mut node = new_node("resources-pressure", &[]);
-        for key in [
-            TAINT_NODE_DISK_PRESSURE,
-            TAINT_NODE_MEMORY_PRESSURE,
-            TAINT_NODE_PID_PRESSURE,
-        ] {
-            taint_node(&mut node, key, "", EFFECT_NO_SCHEDULE);
-        }
-        let mut sim = Sim::new(ds, vec![node], vec![]);
-        expect_sync(&mut sim, 1, 0, 0);
-    }
-}
-
-#[test]
-fn node_should_run_daemon_pod() {
-    let other_node = |ds: &mut k8s_openapi::api::apps::v1::DaemonSet| {
-        template_spec(ds).node_name = Some("other-node".to_string())
-    };
-    let resources = |ds: &mut k8s_openapi::api::apps::v1::DaemonSet| resource_spec(ds, "", "200M");
-    let ports = |ds: &mut k8s_openapi::api::apps::v1::DaemonSet| {
-        template_spec(ds).containers[0].ports = Some(vec![ContainerPort {
-            host_port: Some(666),
-            container_port: 666,
-            ..ContainerPort::default()
-        }])
-    };
-    let selector_mismatch = |ds: &mut k8s_openapi::api::apps::v1::DaemonSet| {
-        template_spec(ds).node_selector = Some(labels(DS_LABEL2))
-    };
-    let selector_match = |ds: &mut k8s_openapi::api::apps::v1::DaemonSet| {
-        template_spec(ds).node_selector = Some(labels(DS_LABEL))
-    };
-    let affinity = |value: &'static str| {
-        move |ds: &mut k8s_openapi::api::apps::v1::DaemonSet| {
-            let mut aff = color_affinity(&[value]);
-            if let Some(req) = aff.node_affinity.as_mut().and_then(|n| {
-                n.required_during_scheduling_ignored_during_execution
-                    .as_mut()
-            }) && let Some(exprs) = req.node_selector_terms[0].match_expressions.as_mut()
-            {
-                exprs[0].key = "type".to_string();
-            }
-            template_spec(ds).affinity = Some(aff);
-        }
-    };
-    type Edit = Box<dyn Fn(&mut k8s_openapi::api::apps::v1::DaemonSet)>;
-    let cases: Vec<(&str, Edit, bool, NodeFit)> = vec![
-        ("ShouldRunDaemonPod", Box::new(|_| {}), false, NodeFit::RUN),
-        (
-            "InsufficientResourceError",
-            Box::new(resources),
-            false,
-            NodeFit::RUN,
-        ),
-        (
-            "ErrPodNotMatchHostName",
-            Box::new(other_node),
-            false,
-            NodeFit::NONE,
-        ),
-        (
-            "ErrPodNotFitsHostPorts",
-            Box::new(ports),
-            false,
-            NodeFit::RUN,
-        ),
-        (
-            "ErrNodeSelectorNotMatch",
-            Box::new(selector_mismatch),
-            false,
-            NodeFit::NONE,
-        ),
-        (
-            "ShouldRunDaemonPod/selector",
-            Box::new(selector_match),
-            false,
-            NodeFit::RUN,
-        ),
-        (
-            "ErrPodAffinityNotMatch",
-            Box::new(affinity("test")),
-            false,
-            NodeFit::NONE,
-        ),
-        (
-            "ShouldRunDaemonPod/affinity",
-            Box::new(affinity("production")),
-            false,
-            NodeFit::RUN,
-        ),
-        (
-            "ShouldRunDaemonPodOnUnschedulableNode",
-            Box::new(|_| {}),
-            true,
-            NodeFit::RUN,
-        ),
-    ];
-    for (name, edit, unschedulable, want) in cases {
-        for mut ds in strategies("ds") {
-            edit(&mut ds);
-            let mut node = new_node("test-node", DS_LABEL);
-            if let Some(spec) = node.spec.as_mut() {
-                spec.unschedulable = Some(unschedulable);
-            }
-            assert_eq!(
-                should_run::node_should_run_daemon_pod(&node, &ds),
-                want,
-                "{name}"
-            );
-        }
     }
 }
 
@@ -877,22 +607,4 @@ fn get_nodes_to_daemon_pods() {
         1,
         "terminal+deleted pods only count for history"
     );
-}
-
-fn surge_ds() -> k8s_openapi::api::apps::v1::DaemonSet {
-    let mut ds = new_daemon_set("foo");
-    set_rolling_update(&mut ds, IntOrString::Int(0), Some(IntOrString::Int(1)));
-    ds
-}
-
-#[test]
-fn surge_deals_with_existing_pods() {
-    let ds = surge_ds();
-    let mut pods = Vec::new();
-    add_pods(&mut pods, "node-1", DS_LABEL, &ds, 1);
-    add_pods(&mut pods, "node-2", DS_LABEL, &ds, 2);
-    add_pods(&mut pods, "node-3", DS_LABEL, &ds, 5);
-    add_pods(&mut pods, "node-4", DS_LABEL2, &ds, 2);
-    let mut sim = Sim::new(ds, new_nodes(0, 5, &[]), pods);
-    expect_sync(&mut sim, 2, 5, 0);
 }

@@ -161,3 +161,19 @@ fn surge_deletes_old_ready_with_unsatisfied_min_ready() {
         names(&["node-1-delete-", "node-1-old-ready-"])
     );
 }
+
+#[test]
+fn surge_deals_with_existing_pods() {
+    let ds = surge_ds(0);
+    let mut pods = Vec::new();
+    add_pods(&mut pods, "node-1", DS_LABEL, &ds, 1);
+    add_pods(&mut pods, "node-2", DS_LABEL, &ds, 2);
+    add_pods(&mut pods, "node-3", DS_LABEL, &ds, 5);
+    add_pods(&mut pods, "node-4", DS_LABEL2, &ds, 2);
+    let mut sim = Sim::new(ds, new_nodes(0, 5, &[]), pods);
+    let got = sim.sync();
+    assert_eq!(
+        (got.creates.len(), got.deletes.len(), got.events.len()),
+        (2, 5, 0)
+    );
+}
