@@ -6,6 +6,7 @@ mod props;
 mod surge;
 mod taints;
 mod update;
+mod update_more;
 
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{Pod, Toleration};

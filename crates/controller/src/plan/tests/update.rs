@@ -286,6 +286,20 @@ fn get_unavailable_numbers() {
         let plan = plan_rolling_update(&snap, t0()).expect("plan");
         let b = plan.budget;
         assert_eq!((b.max_surge, b.max_unavailable, b.desired), want, "{name}");
+        // Upstream's `emptyNodes`: eligible nodes the update visits with no pod at all (a
+        // terminating pod still fills its node).
+        let empty = snap
+            .nodes
+            .iter()
+            .zip(&snap.fits)
+            .filter(|(node, fit)| {
+                fit.should_run
+                    && snap
+                        .pods_on(node.metadata.name.as_deref().unwrap_or(""))
+                        .is_empty()
+            })
+            .count();
+        assert_eq!(empty, n - on.len(), "{name}");
     }
 }
 
@@ -305,16 +319,24 @@ fn revision(name: &str, namespace: &str) -> ControllerRevision {
 #[test]
 fn controlled_histories() {
     let ds = new_daemon_set("ds1");
-    let orphan_same_ns = revision("orphan-cr-in-same-ns", NAMESPACE);
-    let orphan_other_ns = revision("orphan-cr-not-in-same-ns", "other");
+    let mut owned = revision("ds1-x1", NAMESPACE);
+    owned.metadata.owner_references =
+        Some(vec![crate::plan::pod_template::controller_owner_ref(&ds)]);
+    let orphan_same_ns = revision("ds1-x2", NAMESPACE);
+    let orphan_other_ns = revision("ds1-x3", "default-other");
     let selector = everynode_core::labels::Selector::from_label_selector(
         ds.spec.as_ref().map(|s| &s.selector),
     )
     .expect("selector");
-    let plan =
-        crate::plan::history::plan_history(&ds, &selector, &[orphan_same_ns, orphan_other_ns], [])
-            .expect("history");
-    assert_eq!(plan.adopt, vec!["orphan-cr-in-same-ns".to_string()]);
-    assert_eq!(plan.old.len(), 1);
-    assert_eq!(plan.old[0].name, "orphan-cr-in-same-ns");
+    let history = |crs: &[ControllerRevision]| {
+        crate::plan::history::plan_history(&ds, &selector, crs, []).expect("history")
+    };
+    // Same namespace: the owned CR and the adopted orphan are both history.
+    let plan = history(&[owned, orphan_same_ns]);
+    assert_eq!(plan.adopt, vec!["ds1-x2".to_string()]);
+    let names: Vec<&str> = plan.old.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(names, vec!["ds1-x1", "ds1-x2"]);
+    // Another namespace: never adopted.
+    let plan = history(&[orphan_other_ns]);
+    assert!(plan.adopt.is_empty() && plan.old.is_empty());
 }
