@@ -4,6 +4,7 @@ mod daemon_controller;
 mod history;
 mod props;
 mod surge;
+mod sync;
 mod taints;
 mod update;
 mod update_more;
