@@ -23,7 +23,8 @@ mod tests;
 use std::time::Duration;
 
 use everynode_core::keys::{
-    BURST_REPLICAS, EVENT_TYPE_WARNING, MESSAGE_SELECTING_ALL, REASON_SELECTING_ALL,
+    BURST_REPLICAS, CONTROLLER_REVISION_HASH_LABEL, EVENT_TYPE_WARNING, MESSAGE_SELECTING_ALL,
+    REASON_SELECTING_ALL,
 };
 use everynode_core::labels::{LabelsError, Selector};
 use jiff::Timestamp;
@@ -131,7 +132,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     let claimed = snap.by_node.values().flatten().map(|p| {
         (
             p.metadata.name.as_deref().unwrap_or(""),
-            pod_label(p, everynode_core::keys::CONTROLLER_REVISION_HASH_LABEL),
+            pod_label(p, CONTROLLER_REVISION_HASH_LABEL),
         )
     });
     let history = plan_history(ds, &selector, input.revisions, claimed)?;
@@ -164,13 +165,16 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         if !out.creates.is_empty() {
             out.pod_template = Some(pod_template::creation_template(ds, &snap.hash));
         }
-        let live = snap
-            .by_node
-            .values()
-            .flatten()
-            .filter_map(|p| pod_label(p, everynode_core::keys::CONTROLLER_REVISION_HASH_LABEL))
-            .chain(snap.finished_hashes.iter().copied());
-        out.revisions_to_delete = revisions_to_clean_up(ds, &history.old, live);
+        // Upstream returns before cleaning history when the rolling update fails.
+        if out.rolling_error.is_none() {
+            let live = snap
+                .by_node
+                .values()
+                .flatten()
+                .filter_map(|p| pod_label(p, CONTROLLER_REVISION_HASH_LABEL))
+                .chain(snap.finished_hashes.iter().copied());
+            out.revisions_to_delete = revisions_to_clean_up(ds, &history.old, live);
+        }
     }
     // spec §1.2 S7: with pending expectations only the status is refreshed, and
     // observedGeneration is not raised.
