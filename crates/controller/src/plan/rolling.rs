@@ -66,7 +66,7 @@ fn split_pods<'p>(snap: &Snapshot<'_>, pods: &[&'p Pod]) -> NodePods<'p> {
 
 /// Upstream `updatedDesiredNodeCounts`: the desired count and the node names the update walks —
 /// every node with pods plus every node that should run one.
-fn nodes_to_visit<'s>(snap: &'s Snapshot<'_>) -> (i32, Vec<&'s str>) {
+pub fn nodes_to_visit<'s>(snap: &'s Snapshot<'_>) -> (i32, Vec<&'s str>) {
     let mut desired = 0;
     let mut visit = Vec::with_capacity(snap.nodes.len());
     for (node, fit) in snap.nodes.iter().zip(&snap.fits) {
@@ -104,11 +104,23 @@ pub fn plan_rolling_update(
 ) -> Result<RollingPlan, RollingError> {
     let (desired, visit) = nodes_to_visit(snap);
     let budget = budget(snap.ds, desired)?;
+    plan_rolling_update_with(snap, budget, &visit, now)
+}
+
+/// The rolling update under an explicit policy: a resolved [`Budget`] and the order in which
+/// nodes are considered (upstream: apps/v1 fields and map order). Extensions such as canary
+/// or zone-ordered waves plug in here by choosing `budget` and `visit` differently.
+pub fn plan_rolling_update_with(
+    snap: &Snapshot<'_>,
+    budget: Budget,
+    visit: &[&str],
+    now: Timestamp,
+) -> Result<RollingPlan, RollingError> {
     let available = |pod: &Pod| is_pod_available(pod, snap.min_ready_seconds, now);
     if budget.max_surge == 0 {
-        return Ok(without_surge(snap, budget, &visit, available));
+        return Ok(without_surge(snap, budget, visit, available));
     }
-    with_surge(snap, budget, &visit, available)
+    with_surge(snap, budget, visit, available)
 }
 
 /// spec §2.4: delete just enough old pods to stay within maxUnavailable.

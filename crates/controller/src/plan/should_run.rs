@@ -104,3 +104,31 @@ fn empty_labels() -> &'static BTreeMap<String, String> {
 pub fn node_should_run_daemon_pod(node: &Node, ds: &DaemonSet) -> NodeFit {
     DaemonFitter::new(ds).fit(node)
 }
+
+fn labels_of(node: &Node) -> &BTreeMap<String, String> {
+    node.metadata.labels.as_ref().unwrap_or(empty_labels())
+}
+
+fn taints_of(node: &Node) -> &[k8s_openapi::api::core::v1::Taint] {
+    node.spec
+        .as_ref()
+        .and_then(|s| s.taints.as_deref())
+        .unwrap_or_default()
+}
+
+/// Upstream `shouldIgnoreNodeUpdate` (spec §1.1 C7): only label and taint changes can change
+/// a node's fit; nil and empty compare equal, as with `apiequality.Semantic`.
+pub fn should_ignore_node_update(old: &Node, new: &Node) -> bool {
+    labels_of(old) == labels_of(new) && taints_of(old) == taints_of(new)
+}
+
+/// spec §1.1 C7 (newest): whether a changed node needs this DaemonSet synced — it should run
+/// a pod and has none, it has a pod that may not stay, or it has a pod while the DaemonSet
+/// reports misscheduled pods.
+pub fn node_change_needs_sync(fit: NodeFit, has_pod: bool, number_misscheduled: i32) -> bool {
+    if has_pod {
+        !fit.should_continue_running || number_misscheduled > 0
+    } else {
+        fit.should_run
+    }
+}

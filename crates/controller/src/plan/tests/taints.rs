@@ -210,3 +210,99 @@ fn node_should_run_daemon_pod() {
         }
     }
 }
+
+#[test]
+fn should_ignore_node_update() {
+    let plain = new_node("node1", &[]);
+    let mut labelled = new_node("node1", SIMPLE_NODE_LABEL);
+    assert!(should_run::should_ignore_node_update(
+        &plain,
+        &new_node("node1", &[])
+    ));
+    assert!(!should_run::should_ignore_node_update(&plain, &labelled));
+    let mut tainted = new_node("node1", &[]);
+    no_schedule_taint(&mut tainted);
+    assert!(!should_run::should_ignore_node_update(&tainted, &plain));
+    // Status-only changes (allocatable, conditions) are ignored.
+    if let Some(status) = labelled.status.as_mut() {
+        status.conditions = None;
+    }
+    assert!(should_run::should_ignore_node_update(
+        &labelled,
+        &new_node("node1", SIMPLE_NODE_LABEL)
+    ));
+}
+
+#[test]
+fn update_node() {
+    // (case, old node, new node, ds edit, pod already on the node, want enqueue)
+    let selector_ds = |ds: &mut k8s_openapi::api::apps::v1::DaemonSet| {
+        template_spec(ds).node_selector = Some(labels(SIMPLE_NODE_LABEL))
+    };
+    let tainted = || {
+        let mut n = new_node("node1", &[]);
+        no_schedule_taint(&mut n);
+        n
+    };
+    type Edit = fn(&mut k8s_openapi::api::apps::v1::DaemonSet);
+    let no_edit: Edit = |_| {};
+    let cases: Vec<(
+        &str,
+        k8s_openapi::api::core::v1::Node,
+        k8s_openapi::api::core::v1::Node,
+        Edit,
+        bool,
+        bool,
+    )> = vec![
+        (
+            "nothing changed",
+            new_node("node1", &[]),
+            new_node("node1", &[]),
+            selector_ds,
+            false,
+            false,
+        ),
+        (
+            "labels now match the nodeSelector",
+            new_node("node1", &[]),
+            new_node("node1", SIMPLE_NODE_LABEL),
+            selector_ds,
+            false,
+            true,
+        ),
+        (
+            "NoSchedule taint removed",
+            tainted(),
+            new_node("node1", &[]),
+            no_edit,
+            false,
+            true,
+        ),
+        (
+            "only allocatable changed",
+            new_node("node1", &[]),
+            {
+                let mut n = new_node("node1", &[]);
+                if let Some(s) = n.status.as_mut() {
+                    s.allocatable = Some(Default::default());
+                }
+                n
+            },
+            no_edit,
+            true,
+            false,
+        ),
+    ];
+    for (name, old, new, edit, has_pod, want) in cases {
+        for mut ds in strategies("ds") {
+            edit(&mut ds);
+            let enqueue = !should_run::should_ignore_node_update(&old, &new)
+                && should_run::node_change_needs_sync(
+                    should_run::node_should_run_daemon_pod(&new, &ds),
+                    has_pod,
+                    0,
+                );
+            assert_eq!(enqueue, want, "{name}");
+        }
+    }
+}
