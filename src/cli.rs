@@ -1,6 +1,7 @@
 //! The command line: `everynode apiserver` (and the shared flags of every serving command).
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -19,13 +20,15 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the whole embedded cluster: API server, controllers and simulated nodes.
+    Up(crate::up::UpArgs),
     /// Run the Kubernetes-compatible API server alone, with its durable store.
     Apiserver(ServeArgs),
 }
 
 /// Where and how a server keeps its state and listens.
 #[derive(Debug, Args)]
-struct ServeArgs {
+pub struct ServeArgs {
     /// Directory of the store, the CA, the token and the kubeconfig [default: ~/.everynode].
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
@@ -34,7 +37,7 @@ struct ServeArgs {
     port: u16,
     /// Also write the kubeconfig here (it is always written to DIR/kubeconfig).
     #[arg(long, value_name = "PATH")]
-    kubeconfig: Option<PathBuf>,
+    pub kubeconfig: Option<PathBuf>,
     /// tolerationSeconds of the not-ready/unreachable NoExecute tolerations given to pods.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     default_toleration_seconds: i64,
@@ -51,7 +54,7 @@ impl ServeArgs {
         Ok(Path::new(&home).join(".everynode"))
     }
 
-    fn server_options(&self) -> anyhow::Result<ServerOptions> {
+    pub fn server_options(&self) -> anyhow::Result<ServerOptions> {
         Ok(ServerOptions {
             data_dir: self.data_dir()?,
             port: self.port,
@@ -65,6 +68,7 @@ impl ServeArgs {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Up(args) => crate::up::up(args).await,
         Command::Apiserver(args) => apiserver(args).await,
     }
 }
@@ -80,7 +84,7 @@ async fn apiserver(args: ServeArgs) -> anyhow::Result<()> {
 
 /// Writes DIR/kubeconfig (and the copy asked for) once the server is ready; returns the path
 /// to tell the user.
-fn publish_kubeconfig(server: &RunningServer, copy: Option<&Path>) -> anyhow::Result<PathBuf> {
+pub fn publish_kubeconfig(server: &RunningServer, copy: Option<&Path>) -> anyhow::Result<PathBuf> {
     let main = server.data_dir.join("kubeconfig");
     server
         .write_kubeconfig(&main)
@@ -95,7 +99,7 @@ fn publish_kubeconfig(server: &RunningServer, copy: Option<&Path>) -> anyhow::Re
 }
 
 /// Returns on SIGINT or SIGTERM.
-async fn wait_for_shutdown() -> anyhow::Result<()> {
+pub async fn wait_for_shutdown() -> anyhow::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
     tokio::select! {
@@ -103,4 +107,55 @@ async fn wait_for_shutdown() -> anyhow::Result<()> {
         _ = terminate.recv() => {}
     }
     Ok(())
+}
+
+/// Parses a duration the way Go flags spell them: `250ms`, `2s`, `1m30s`, `1h`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let invalid =
+        || format!("invalid duration {text:?}: use a number with a unit, e.g. 500ms, 2s, 1m");
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    if text.is_empty() {
+        return Err(invalid());
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .filter(|&i| i > 0)
+            .ok_or_else(invalid)?;
+        let number: f64 = rest[..digits].parse().map_err(|_| invalid())?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let seconds = match &rest[..unit_len] {
+            "ms" => 0.001,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(invalid()),
+        };
+        total += Duration::try_from_secs_f64(number * seconds).map_err(|_| invalid())?;
+        rest = &rest[unit_len..];
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_like_go_flags() {
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert!(parse_duration("5").is_err());
+        assert!(parse_duration("1d").is_err());
+        assert!(parse_duration("").is_err());
+    }
 }

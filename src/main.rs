@@ -2,6 +2,7 @@
 //! whole embedded cluster).
 
 mod cli;
+mod up;
 
 use std::process::ExitCode;
 

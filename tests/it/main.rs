@@ -7,3 +7,4 @@ mod apiserver_kubectl;
 mod apiserver_store;
 mod garbage_collector;
 mod seeds;
+mod sim;

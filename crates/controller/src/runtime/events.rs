@@ -41,7 +41,10 @@ impl Recorder {
         let uid = ds.metadata.uid.clone().unwrap_or_default();
         let correlation = format!("{uid}\u{0}{type_}\u{0}{reason}\u{0}{message}");
         let now = k8s_openapi::jiff::Timestamp::now();
-        let timestamp = format!("{:.0}", now.round(k8s_openapi::jiff::Unit::Second).unwrap_or(now));
+        let timestamp = format!(
+            "{:.0}",
+            now.round(k8s_openapi::jiff::Unit::Second).unwrap_or(now)
+        );
         let (previous, event_name) = {
             let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
             let previous = seen.get(&correlation).cloned();
@@ -78,8 +81,17 @@ impl Recorder {
                 // EventCorrelator), falling back to a new event if that one is gone.
                 Some(written) => {
                     let patch = json!({"count": written.count + 1, "lastTimestamp": timestamp, "message": event["message"]});
-                    match api.patch(&written.name, &PatchParams::default(), &Patch::Merge(&patch)).await {
-                        Err(kube::Error::Api(status)) if status.code == 404 => create(&api, event).await,
+                    match api
+                        .patch(
+                            &written.name,
+                            &PatchParams::default(),
+                            &Patch::Merge(&patch),
+                        )
+                        .await
+                    {
+                        Err(kube::Error::Api(status)) if status.code == 404 => {
+                            create(&api, event).await
+                        }
                         other => other.map(|_| ()),
                     }
                 }

@@ -31,7 +31,9 @@ impl Expectations {
     pub fn satisfied(&self, key: &str) -> bool {
         match self.lock().get(key) {
             None => true,
-            Some(e) => (e.adds <= 0 && e.deletes.is_empty()) || e.set_at.elapsed() > EXPECTATIONS_TIMEOUT,
+            Some(e) => {
+                (e.adds <= 0 && e.deletes.is_empty()) || e.set_at.elapsed() > EXPECTATIONS_TIMEOUT
+            }
         }
     }
 

@@ -97,7 +97,9 @@ impl Handlers {
                 }
                 match daemon_set_owner(&pod.metadata) {
                     Some(owner) => {
-                        if let Some(key) = owner_key(&self.daemon_sets, pod.metadata.namespace.as_deref(), owner) {
+                        if let Some(key) =
+                            owner_key(&self.daemon_sets, pod.metadata.namespace.as_deref(), owner)
+                        {
                             self.expectations.creation_observed(&key);
                             self.queue.add(key);
                         }
@@ -152,7 +154,8 @@ impl Handlers {
             return;
         };
         if let Some(key) = owner_key(&self.daemon_sets, pod.metadata.namespace.as_deref(), owner) {
-            self.expectations.deletion_observed(&key, &key_of(&pod.metadata));
+            self.expectations
+                .deletion_observed(&key, &key_of(&pod.metadata));
             self.queue.add(key);
         }
     }
@@ -177,7 +180,11 @@ impl Handlers {
         };
         match daemon_set_owner(&revision.metadata) {
             Some(owner) => {
-                if let Some(key) = owner_key(&self.daemon_sets, revision.metadata.namespace.as_deref(), owner) {
+                if let Some(key) = owner_key(
+                    &self.daemon_sets,
+                    revision.metadata.namespace.as_deref(),
+                    owner,
+                ) {
                     self.queue.add(key);
                 }
             }

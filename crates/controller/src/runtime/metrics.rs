@@ -35,7 +35,8 @@ impl Metrics {
         }
         self.duration_count.fetch_add(1, Ordering::Relaxed);
         let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
-        self.duration_sum_micros.fetch_add(micros, Ordering::Relaxed);
+        self.duration_sum_micros
+            .fetch_add(micros, Ordering::Relaxed);
     }
 
     pub fn pod_created(&self) {
@@ -51,14 +52,36 @@ impl Metrics {
         let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         let mut out = String::new();
         let mut counter = |name: &str, help: &str, value: u64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+            );
         };
-        counter("everynode_daemonset_reconciles_total", "DaemonSet syncs run.", load(&self.reconciles));
-        counter("everynode_daemonset_reconcile_errors_total", "DaemonSet syncs that failed.", load(&self.errors));
-        counter("everynode_daemonset_pods_created_total", "Daemon pods created.", load(&self.pods_created));
-        counter("everynode_daemonset_pods_deleted_total", "Daemon pods deleted.", load(&self.pods_deleted));
+        counter(
+            "everynode_daemonset_reconciles_total",
+            "DaemonSet syncs run.",
+            load(&self.reconciles),
+        );
+        counter(
+            "everynode_daemonset_reconcile_errors_total",
+            "DaemonSet syncs that failed.",
+            load(&self.errors),
+        );
+        counter(
+            "everynode_daemonset_pods_created_total",
+            "Daemon pods created.",
+            load(&self.pods_created),
+        );
+        counter(
+            "everynode_daemonset_pods_deleted_total",
+            "Daemon pods deleted.",
+            load(&self.pods_deleted),
+        );
         let name = "everynode_daemonset_reconcile_duration_seconds";
-        let _ = writeln!(out, "# HELP {name} How long DaemonSet syncs take.\n# TYPE {name} histogram");
+        let _ = writeln!(
+            out,
+            "# HELP {name} How long DaemonSet syncs take.\n# TYPE {name} histogram"
+        );
         for (bucket, bound) in self.duration_buckets.iter().zip(DURATION_BUCKETS) {
             let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {}", load(bucket));
         }
@@ -67,7 +90,10 @@ impl Metrics {
         let sum = load(&self.duration_sum_micros) as f64 / 1e6;
         let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {count}");
         let name = "everynode_daemonset_queue_depth";
-        let _ = writeln!(out, "# HELP {name} DaemonSets waiting to be synced.\n# TYPE {name} gauge\n{name} {queue_depth}");
+        let _ = writeln!(
+            out,
+            "# HELP {name} DaemonSets waiting to be synced.\n# TYPE {name} gauge\n{name} {queue_depth}"
+        );
         out
     }
 }
@@ -83,11 +109,29 @@ mod tests {
         metrics.reconciled(Duration::from_millis(300), true);
         metrics.pod_created();
         let text = metrics.render(7);
-        assert!(text.contains("everynode_daemonset_reconciles_total 2\n"), "{text}");
-        assert!(text.contains("everynode_daemonset_reconcile_errors_total 1\n"), "{text}");
-        assert!(text.contains("everynode_daemonset_pods_created_total 1\n"), "{text}");
-        assert!(text.contains("reconcile_duration_seconds_bucket{le=\"0.005\"} 1\n"), "{text}");
-        assert!(text.contains("reconcile_duration_seconds_bucket{le=\"+Inf\"} 2\n"), "{text}");
-        assert!(text.contains("everynode_daemonset_queue_depth 7\n"), "{text}");
+        assert!(
+            text.contains("everynode_daemonset_reconciles_total 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("everynode_daemonset_reconcile_errors_total 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("everynode_daemonset_pods_created_total 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("reconcile_duration_seconds_bucket{le=\"0.005\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("reconcile_duration_seconds_bucket{le=\"+Inf\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("everynode_daemonset_queue_depth 7\n"),
+            "{text}"
+        );
     }
 }

@@ -132,7 +132,9 @@ async fn work(queue: WorkQueue, syncer: Arc<Syncer>) {
     while let Some(key) = queue.next().await {
         let started = Instant::now();
         let result = syncer.sync(&key).await;
-        syncer.metrics.reconciled(started.elapsed(), result.is_err());
+        syncer
+            .metrics
+            .reconciled(started.elapsed(), result.is_err());
         match result {
             Ok(Some(after)) => queue.add_after(key.clone(), after),
             Ok(None) => {}

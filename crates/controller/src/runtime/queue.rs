@@ -154,7 +154,10 @@ mod tests {
         queue.add("ns/a".into());
         let key = queue.next().await.expect("key");
         queue.add("ns/a".into());
-        assert!(queue.is_empty(), "must not be handed to a second worker while active");
+        assert!(
+            queue.is_empty(),
+            "must not be handed to a second worker while active"
+        );
         queue.done(&key);
         assert_eq!(queue.next().await.as_deref(), Some("ns/a"));
     }

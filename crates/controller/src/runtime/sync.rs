@@ -63,7 +63,10 @@ impl Syncer {
         let Some((namespace, name)) = key.split_once('/') else {
             return Ok(None);
         };
-        let Some(ds) = self.daemon_sets.get(&ObjectRef::new(name).within(namespace)) else {
+        let Some(ds) = self
+            .daemon_sets
+            .get(&ObjectRef::new(name).within(namespace))
+        else {
             // Deleted: the garbage collector removes its pods (spec §1.11).
             self.expectations.forget(key);
             return Ok(None);
@@ -119,7 +122,8 @@ impl Syncer {
             }
         };
         for event in &plan.events {
-            self.recorder.record(ds, event.type_, event.reason, &event.message);
+            self.recorder
+                .record(ds, event.type_, event.reason, &event.message);
         }
         if plan.selecting_all {
             return Ok(None);
@@ -127,22 +131,35 @@ impl Syncer {
         let pods: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
         let revisions: Api<ControllerRevision> = Api::namespaced(self.client.clone(), namespace);
         for pod in &plan.adopt_pods {
-            self.adopt(&pods, ds, pod).await.map_err(api_error("adopt pod"))?;
+            self.adopt(&pods, ds, pod)
+                .await
+                .map_err(api_error("adopt pod"))?;
         }
         for pod in &plan.release_pods {
-            self.release(&pods, ds, pod).await.map_err(api_error("release pod"))?;
+            self.release(&pods, ds, pod)
+                .await
+                .map_err(api_error("release pod"))?;
         }
         if let Some(history) = &plan.history {
             for name in &history.adopt {
-                self.adopt(&revisions, ds, name).await.map_err(api_error("adopt revision"))?;
+                self.adopt(&revisions, ds, name)
+                    .await
+                    .map_err(api_error("adopt revision"))?;
             }
             for name in &history.release {
-                self.release(&revisions, ds, name).await.map_err(api_error("release revision"))?;
+                self.release(&revisions, ds, name)
+                    .await
+                    .map_err(api_error("release revision"))?;
             }
             for name in &history.label_fixups {
-                let patch = json!({"metadata": {"labels": {keys::CONTROLLER_REVISION_HASH_LABEL: name}}});
-                ignore_not_found(revisions.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await)
-                    .map_err(api_error("label revision"))?;
+                let patch =
+                    json!({"metadata": {"labels": {keys::CONTROLLER_REVISION_HASH_LABEL: name}}});
+                ignore_not_found(
+                    revisions
+                        .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+                        .await,
+                )
+                .map_err(api_error("label revision"))?;
             }
             if let Some(revision) = &history.create {
                 self.create_revision(&revisions, ds, revision).await?;
@@ -155,13 +172,21 @@ impl Syncer {
                     .map_err(api_error("renumber revision"))?;
             }
             for name in &history.delete_duplicates {
-                ignore_not_found(revisions.delete(name, &DeleteParams::default()).await.map(|_| ()))
-                    .map_err(api_error("delete duplicate revision"))?;
+                ignore_not_found(
+                    revisions
+                        .delete(name, &DeleteParams::default())
+                        .await
+                        .map(|_| ()),
+                )
+                .map_err(api_error("delete duplicate revision"))?;
             }
             for pod in &history.relabel_pods {
                 let patch = json!({"metadata": {"labels": {keys::CONTROLLER_REVISION_HASH_LABEL: history.hash}}});
-                ignore_not_found(pods.patch(pod, &PatchParams::default(), &Patch::Merge(&patch)).await)
-                    .map_err(api_error("relabel pod"))?;
+                ignore_not_found(
+                    pods.patch(pod, &PatchParams::default(), &Patch::Merge(&patch))
+                        .await,
+                )
+                .map_err(api_error("relabel pod"))?;
             }
         }
         self.sync_nodes(key, ds, &pods, &plan).await;
@@ -171,11 +196,18 @@ impl Syncer {
             backoff.gc(jiff::Timestamp::now());
         }
         for name in &plan.revisions_to_delete {
-            ignore_not_found(revisions.delete(name, &DeleteParams::default()).await.map(|_| ()))
-                .map_err(api_error("clean up revision"))?;
+            ignore_not_found(
+                revisions
+                    .delete(name, &DeleteParams::default())
+                    .await
+                    .map(|_| ()),
+            )
+            .map_err(api_error("clean up revision"))?;
         }
         if let Some(status) = &plan.status {
-            self.write_status(ds, status).await.map_err(api_error("update status"))?;
+            self.write_status(ds, status)
+                .await
+                .map_err(api_error("update status"))?;
         }
         Ok(plan.requeue_after)
     }
@@ -186,28 +218,49 @@ impl Syncer {
         let delete_keys: Vec<String> = plan
             .deletes
             .iter()
-            .map(|d| format!("{}/{}", ds.metadata.namespace.as_deref().unwrap_or_default(), d.name))
+            .map(|d| {
+                format!(
+                    "{}/{}",
+                    ds.metadata.namespace.as_deref().unwrap_or_default(),
+                    d.name
+                )
+            })
             .collect();
         if plan.creates.is_empty() && plan.deletes.is_empty() {
             return;
         }
-        self.expectations.expect(key, plan.creates.len(), delete_keys.iter().cloned());
+        self.expectations
+            .expect(key, plan.creates.len(), delete_keys.iter().cloned());
 
-        let deletes = plan.deletes.iter().zip(&delete_keys).map(|(delete, pod_key)| async move {
-            match pods.delete(&delete.name, &DeleteParams::default()).await {
-                Ok(_) => {
-                    self.metrics.pod_deleted();
-                    self.recorder.record(ds, keys::EVENT_TYPE_NORMAL, keys::REASON_SUCCESSFUL_DELETE, &keys::successful_delete_message(&delete.name));
+        let deletes = plan
+            .deletes
+            .iter()
+            .zip(&delete_keys)
+            .map(|(delete, pod_key)| async move {
+                match pods.delete(&delete.name, &DeleteParams::default()).await {
+                    Ok(_) => {
+                        self.metrics.pod_deleted();
+                        self.recorder.record(
+                            ds,
+                            keys::EVENT_TYPE_NORMAL,
+                            keys::REASON_SUCCESSFUL_DELETE,
+                            &keys::successful_delete_message(&delete.name),
+                        );
+                    }
+                    Err(kube::Error::Api(status)) if status.code == 404 => {
+                        self.expectations.deletion_observed(key, pod_key);
+                    }
+                    Err(e) => {
+                        self.expectations.deletion_observed(key, pod_key);
+                        self.recorder.record(
+                            ds,
+                            keys::EVENT_TYPE_WARNING,
+                            keys::REASON_FAILED_DELETE,
+                            &keys::failed_delete_message(&e.to_string()),
+                        );
+                    }
                 }
-                Err(kube::Error::Api(status)) if status.code == 404 => {
-                    self.expectations.deletion_observed(key, pod_key);
-                }
-                Err(e) => {
-                    self.expectations.deletion_observed(key, pod_key);
-                    self.recorder.record(ds, keys::EVENT_TYPE_WARNING, keys::REASON_FAILED_DELETE, &keys::failed_delete_message(&e.to_string()));
-                }
-            }
-        });
+            });
         join_all(deletes).await;
 
         let Some(template) = &plan.pod_template else {
@@ -217,7 +270,9 @@ impl Syncer {
         let mut batch = SLOW_START_INITIAL_BATCH;
         while !remaining.is_empty() {
             let (now, later) = remaining.split_at(batch.min(remaining.len()));
-            let creates = now.iter().map(|node| self.create_pod(key, ds, pods, template, node));
+            let creates = now
+                .iter()
+                .map(|node| self.create_pod(key, ds, pods, template, node));
             let failed = join_all(creates).await.into_iter().any(|ok| !ok);
             remaining = later;
             if failed {
@@ -244,7 +299,12 @@ impl Syncer {
             Ok(pod) => pod,
             Err(e) => {
                 self.expectations.creation_observed(key);
-                self.recorder.record(ds, keys::EVENT_TYPE_WARNING, keys::REASON_FAILED_CREATE, &keys::failed_create_message(&e.to_string()));
+                self.recorder.record(
+                    ds,
+                    keys::EVENT_TYPE_WARNING,
+                    keys::REASON_FAILED_CREATE,
+                    &keys::failed_create_message(&e.to_string()),
+                );
                 return false;
             }
         };
@@ -252,14 +312,25 @@ impl Syncer {
             Ok(created) => {
                 self.metrics.pod_created();
                 let name = created.metadata.name.unwrap_or_default();
-                self.recorder.record(ds, keys::EVENT_TYPE_NORMAL, keys::REASON_SUCCESSFUL_CREATE, &keys::successful_create_message(&name));
+                self.recorder.record(
+                    ds,
+                    keys::EVENT_TYPE_NORMAL,
+                    keys::REASON_SUCCESSFUL_CREATE,
+                    &keys::successful_create_message(&name),
+                );
                 true
             }
             Err(e) => {
                 self.expectations.creation_observed(key);
-                let terminating = matches!(&e, kube::Error::Api(s) if s.message.contains("being terminated"));
+                let terminating =
+                    matches!(&e, kube::Error::Api(s) if s.message.contains("being terminated"));
                 if !terminating {
-                    self.recorder.record(ds, keys::EVENT_TYPE_WARNING, keys::REASON_FAILED_CREATE, &keys::failed_create_message(&e.to_string()));
+                    self.recorder.record(
+                        ds,
+                        keys::EVENT_TYPE_WARNING,
+                        keys::REASON_FAILED_CREATE,
+                        &keys::failed_create_message(&e.to_string()),
+                    );
                 }
                 false
             }
@@ -275,16 +346,29 @@ impl Syncer {
         let key = key_of(&ds.metadata);
         let api_error = |action: &'static str| {
             let key = key.clone();
-            move |source| SyncError::Api { key, action, source }
+            move |source| SyncError::Api {
+                key,
+                action,
+                source,
+            }
         };
         let name = revision.metadata.name.clone().unwrap_or_default();
         match revisions.create(&PostParams::default(), revision).await {
             Ok(_) => Ok(()),
             Err(kube::Error::Api(status)) if status.code == 409 => {
                 // spec §2.6 H5: same name, maybe another template.
-                let existing = revisions.get(&name).await.map_err(api_error("read colliding revision"))?;
-                let daemon_sets: Api<DaemonSet> = Api::namespaced(self.client.clone(), ds.metadata.namespace.as_deref().unwrap_or_default());
-                let live = daemon_sets.get(ds.metadata.name.as_deref().unwrap_or_default()).await.map_err(api_error("read daemonset"))?;
+                let existing = revisions
+                    .get(&name)
+                    .await
+                    .map_err(api_error("read colliding revision"))?;
+                let daemon_sets: Api<DaemonSet> = Api::namespaced(
+                    self.client.clone(),
+                    ds.metadata.namespace.as_deref().unwrap_or_default(),
+                );
+                let live = daemon_sets
+                    .get(ds.metadata.name.as_deref().unwrap_or_default())
+                    .await
+                    .map_err(api_error("read daemonset"))?;
                 let live_count = live.status.as_ref().and_then(|s| s.collision_count);
                 match on_revision_collision(ds, &existing, live_count) {
                     Ok(CollisionDecision::UseExisting) => Ok(()),
@@ -292,10 +376,15 @@ impl Syncer {
                     Ok(CollisionDecision::BumpCollisionCount(count)) => {
                         let mut status = live.status.clone().unwrap_or_default();
                         status.collision_count = Some(count);
-                        self.write_status(&live, &status).await.map_err(api_error("raise collisionCount"))?;
+                        self.write_status(&live, &status)
+                            .await
+                            .map_err(api_error("raise collisionCount"))?;
                         Err(SyncError::Collision(key))
                     }
-                    Err(e) => Err(SyncError::Plan { key, source: e.into() }),
+                    Err(e) => Err(SyncError::Plan {
+                        key,
+                        source: e.into(),
+                    }),
                 }
             }
             Err(e) => Err(api_error("create revision")(e)),
@@ -310,7 +399,10 @@ impl Syncer {
     {
         let owner = pod_template::controller_owner_ref(ds);
         let patch = json!({"metadata": {"ownerReferences": [owner]}});
-        ignore_not_found(api.patch(name, &PatchParams::default(), &Patch::Strategic(&patch)).await)
+        ignore_not_found(
+            api.patch(name, &PatchParams::default(), &Patch::Strategic(&patch))
+                .await,
+        )
     }
 
     /// Removes the controller reference from an object the selector no longer matches.
@@ -320,7 +412,10 @@ impl Syncer {
     {
         let uid = ds.metadata.uid.clone().unwrap_or_default();
         let patch = json!({"metadata": {"ownerReferences": [{"$patch": "delete", "uid": uid}]}});
-        ignore_not_found(api.patch(name, &PatchParams::default(), &Patch::Strategic(&patch)).await)
+        ignore_not_found(
+            api.patch(name, &PatchParams::default(), &Patch::Strategic(&patch))
+                .await,
+        )
     }
 
     /// Writes the status through the status subresource, re-reading once on conflict (W2).
@@ -329,13 +424,18 @@ impl Syncer {
         ds: &DaemonSet,
         status: &k8s_openapi::api::apps::v1::DaemonSetStatus,
     ) -> Result<(), kube::Error> {
-        let api: Api<DaemonSet> = Api::namespaced(self.client.clone(), ds.metadata.namespace.as_deref().unwrap_or_default());
+        let api: Api<DaemonSet> = Api::namespaced(
+            self.client.clone(),
+            ds.metadata.namespace.as_deref().unwrap_or_default(),
+        );
         let name = ds.metadata.name.clone().unwrap_or_default();
         let mut current = ds.clone();
         for attempt in 0..=STATUS_UPDATE_RETRIES {
             current.status = Some(status.clone());
-            let body = serde_json::to_vec(&current).map_err(kube::Error::SerdeError)?;
-            match api.replace_status(&name, &PostParams::default(), body).await {
+            match api
+                .replace_status(&name, &PostParams::default(), &current)
+                .await
+            {
                 Ok(_) => return Ok(()),
                 Err(kube::Error::Api(s)) if s.code == 409 && attempt < STATUS_UPDATE_RETRIES => {
                     current = api.get(&name).await?;

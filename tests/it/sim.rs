@@ -1,4 +1,5 @@
-//! In-process cluster tests: the real API server as a tower service, the simulated components, and kube-rs clients.
+//! The simulated cluster in process: the real API server as a tower service, the scheduler,
+//! kubelets and node lifecycle, driven by kube-rs clients.
 
 use std::time::Duration;
 

@@ -1,0 +1,70 @@
+//! `everynode up`: the API server, every controller and N simulated nodes in one process, ready
+//! when the kubeconfig appears.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Args;
+use everynode_apiserver::RunningServer;
+use everynode_controller::runtime::{Controller, ControllerOptions};
+use everynode_sim::{NodeSpecTemplate, SimOptions};
+
+use crate::cli::{ServeArgs, parse_duration, publish_kubeconfig, wait_for_shutdown};
+
+/// How long `up` waits for its nodes to report Ready before giving up.
+const NODES_READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The flags of `everynode up`.
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    serve: ServeArgs,
+    /// Simulated worker nodes `node-1`…`node-N` (on a restart, missing ones are added, none removed).
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    nodes: usize,
+    /// Also run a `control-plane` node with the control-plane role label and NoSchedule taint.
+    #[arg(long)]
+    control_plane: bool,
+    /// Delay from a pod's binding to its containers running, e.g. `500ms`, `2s`.
+    #[arg(long, default_value = "0s", value_parser = parse_duration, value_name = "DURATION")]
+    pod_startup: Duration,
+    /// How long a node may miss heartbeats before it turns Unknown (upstream 50s).
+    #[arg(long, default_value = "50s", value_parser = parse_duration, value_name = "DURATION")]
+    node_monitor_grace_period: Duration,
+    /// Lease renew interval of the simulated kubelets (upstream 10s).
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    node_lease_interval: Duration,
+}
+
+pub async fn up(args: UpArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let server = RunningServer::start(args.serve.server_options()?).await?;
+    let client = kube::Client::new(server.service.clone(), "default");
+    let garbage_collector = everynode_sim::garbage_collector::start(client.clone())
+        .await
+        .context("the garbage collector did not start")?;
+    let sim_options = SimOptions {
+        pod_startup_delay: args.pod_startup,
+        node_monitor_grace_period: args.node_monitor_grace_period,
+        lease_interval: args.node_lease_interval,
+        ..SimOptions::default()
+    };
+    let sim = everynode_sim::start(client.clone(), sim_options)
+        .await
+        .context("the simulated cluster did not start")?;
+    let controller = Controller::start(client.clone(), ControllerOptions::default()).await;
+    let nodes = NodeSpecTemplate::cluster(args.nodes, args.control_plane);
+    everynode_sim::register_nodes(&client, &nodes, NODES_READY_TIMEOUT)
+        .await
+        .context("the simulated nodes did not become Ready")?;
+    let kubeconfig: PathBuf = publish_kubeconfig(&server, args.serve.kubeconfig.as_deref())?;
+    tracing::info!(elapsed = ?started.elapsed(), nodes = nodes.len(), "cluster ready");
+    println!("export KUBECONFIG={}", kubeconfig.display());
+    wait_for_shutdown().await?;
+    controller.stop();
+    sim.stop().await;
+    garbage_collector.stop();
+    server.stop();
+    Ok(())
+}
