@@ -142,7 +142,9 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
 
     let full_sync = input.expectations_satisfied;
     if full_sync {
-        // spec §1.2 S8: manage, then the rolling update only if manage changed nothing.
+        // spec §1.2 S8: manage, then the rolling update only if expectations are still
+        // satisfied — on a real cluster that means manage issued nothing, because its creates
+        // and deletes are not observed before the check.
         let manage = plan_manage(&snap, input.backoff, input.now);
         let idle = manage.is_idle();
         out.creates = manage.creates;

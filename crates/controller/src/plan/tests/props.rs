@@ -245,8 +245,20 @@ fn fits(sim: &Sim) -> Vec<(String, NodeFit)> {
 
 /// Syncs as a real cluster would until a plan changes nothing; returns the number of syncs.
 fn converge(sim: &mut Sim) -> usize {
+    let surge = crate::plan::budget::allows_surge(&sim.ds);
     for i in 0..60 {
         let p = sim.sync_real();
+        if !surge {
+            // Outside a surge a create never lands next to another pod of the DaemonSet.
+            let by_node = ds_pods_by_node(sim);
+            for node in &p.creates {
+                assert_eq!(
+                    by_node.get(node).map_or(0, Vec::len),
+                    1,
+                    "second pod created on {node}"
+                );
+            }
+        }
         if p.creates.is_empty() && p.deletes.is_empty() && p.requeue_after.is_none() {
             return i;
         }
