@@ -104,13 +104,31 @@ impl NodeSpecTemplate {
     }
 }
 
+/// Ready, and rid of the not-ready taint the API server gives new nodes: only then does the
+/// scheduler (and a user's first command) see the node as usable.
 fn is_ready(node: Option<&Node>) -> bool {
-    node.and_then(|n| n.status.as_ref())
+    let Some(node) = node else {
+        return false;
+    };
+    let condition_ready = node
+        .status
+        .as_ref()
         .and_then(|s| s.conditions.as_ref())
         .is_some_and(|cs| {
             cs.iter()
                 .any(|c| c.type_ == NODE_READY && c.status == CONDITION_TRUE)
-        })
+        });
+    let tainted = node
+        .spec
+        .as_ref()
+        .and_then(|s| s.taints.as_ref())
+        .is_some_and(|taints| {
+            taints.iter().any(|t| {
+                t.key == everynode_core::keys::TAINT_NODE_NOT_READY
+                    || t.key == everynode_core::keys::TAINT_NODE_UNREACHABLE
+            })
+        });
+    condition_ready && !tainted
 }
 
 /// Creates each node that does not exist yet (never twice; existing nodes are left alone) and
