@@ -8,6 +8,7 @@ pub mod delete;
 mod discovery;
 mod filter;
 mod openapi;
+mod openapi_v2;
 mod query;
 mod read;
 pub mod route;
@@ -144,9 +145,8 @@ impl Api {
             }
             Route::OpenApiV3Index if read_only => Ok(openapi::index()),
             Route::OpenApiV3Document(path) if read_only => openapi::document(&path),
-            // kubectl falls back to v2 only when v3 fails; a 404 here is what upstream
-            // clients tolerate best (api.md §2).
-            Route::OpenApiV2 => Err(ApiError::no_route()),
+            // kubectl ≤ 1.27 reads only v2 for its validation decision (api.md §2).
+            Route::OpenApiV2 if read_only => Ok(openapi_v2::document(&call)),
             Route::Resource(target) => {
                 let bytes = body::read(body).await?;
                 self.resource(call, target, bytes).await
