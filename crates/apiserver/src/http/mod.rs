@@ -6,6 +6,7 @@
 pub mod body;
 pub mod delete;
 mod discovery;
+mod events;
 mod filter;
 mod openapi;
 mod openapi_v2;
@@ -149,6 +150,9 @@ impl Api {
             Route::OpenApiV2 if read_only => Ok(openapi_v2::document(&call)),
             Route::Resource(target) => {
                 let bytes = body::read(body).await?;
+                if events::is_events_v1(target.resource) {
+                    return self.events_v1(call, target, bytes).await;
+                }
                 self.resource(call, target, bytes).await
             }
             Route::Bindings { namespace } if call.method == Method::POST => {

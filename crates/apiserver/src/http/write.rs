@@ -375,6 +375,21 @@ impl Api {
         subresource: Option<&str>,
         bytes: &Bytes,
     ) -> Result<http::Response<ResponseBody>, ApiError> {
+        self.patch_view(call, target, name, subresource, bytes, None)
+            .await
+    }
+
+    /// A patch applied to `view`'s form of the stored object (another API version's field
+    /// names), as upstream applies patches in the request's version and converts back.
+    pub(super) async fn patch_view(
+        &self,
+        call: &Call,
+        target: &Target,
+        name: &str,
+        subresource: Option<&str>,
+        bytes: &Bytes,
+        view: Option<&View>,
+    ) -> Result<http::Response<ResponseBody>, ApiError> {
         let resource = target.resource;
         let kind = PatchKind::from_content_type(&body::content_type(&call.headers))?;
         let patch = body::decode_json(bytes)?;
@@ -387,7 +402,13 @@ impl Api {
                 .store
                 .get(&key)
                 .ok_or_else(|| ApiError::not_found(resource, name))?;
-            let patched = kind.apply(resource, &current.value(), &patch)?;
+            let patched = match view {
+                None => kind.apply(resource, &current.value(), &patch)?,
+                Some(view) => {
+                    let external = (view.to_external)(current.value());
+                    (view.to_internal)(kind.apply(resource, &external, &patch)?)
+                }
+            };
             let expected = requested_revision(&patched)?;
             if patched["metadata"]["name"].as_str() != Some(name) {
                 return Err(ApiError::bad_request(
@@ -421,6 +442,12 @@ impl Api {
             }
         }
     }
+}
+
+/// Conversions between the stored form and another API version's form of the same object.
+pub(super) struct View {
+    pub to_external: fn(Value) -> Value,
+    pub to_internal: fn(Value) -> Value,
 }
 
 /// The resourceVersion a write body requires, if it names one.
