@@ -157,10 +157,10 @@ pub fn spawn(service: ApiService, ca_pem: String) {
                     continue;
                 }
                 let value = object.value();
-                if event.event == EventType::Added {
-                    if let Err(e) = populate_namespace(&service, &object.name, &ca_pem).await {
-                        tracing::warn!(namespace = %object.name, "failed to populate namespace: {e}");
-                    }
+                if event.event == EventType::Added
+                    && let Err(e) = populate_namespace(&service, &object.name, &ca_pem).await
+                {
+                    tracing::warn!(namespace = %object.name, "failed to populate namespace: {e}");
                 }
                 if event.event != EventType::Deleted
                     && !value["metadata"]["deletionTimestamp"].is_null()

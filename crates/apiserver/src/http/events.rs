@@ -143,10 +143,10 @@ pub fn to_core(object: Value) -> Value {
 }
 
 fn move_field(map: &mut Map<String, Value>, from: &str, to: &str) {
-    if let Some(value) = map.remove(from) {
-        if !value.is_null() {
-            map.insert(to.to_owned(), value);
-        }
+    if let Some(value) = map.remove(from)
+        && !value.is_null()
+    {
+        map.insert(to.to_owned(), value);
     }
 }
 
@@ -158,23 +158,24 @@ fn request_to_core(
     url_name: &str,
 ) -> Result<Value, ApiError> {
     let Value::Object(map) = &input else {
-        return Err(ApiError::bad_request(format!(
+        return Err(ApiError::bad_request(
             "Event in version \"v1\" cannot be handled as a Event: the body is not a JSON object"
-        )));
+                .to_string(),
+        ));
     };
-    if let Some(kind) = map.get("kind").and_then(Value::as_str) {
-        if kind != KIND {
-            return Err(ApiError::bad_request(format!(
-                "the kind in the data ({kind}) does not match the expected kind ({KIND})"
-            )));
-        }
+    if let Some(kind) = map.get("kind").and_then(Value::as_str)
+        && kind != KIND
+    {
+        return Err(ApiError::bad_request(format!(
+            "the kind in the data ({kind}) does not match the expected kind ({KIND})"
+        )));
     }
-    if let Some(api_version) = map.get("apiVersion").and_then(Value::as_str) {
-        if api_version != API_VERSION {
-            return Err(ApiError::bad_request(format!(
-                "the API version in the data ({api_version}) does not match the expected API version ({API_VERSION})"
-            )));
-        }
+    if let Some(api_version) = map.get("apiVersion").and_then(Value::as_str)
+        && api_version != API_VERSION
+    {
+        return Err(ApiError::bad_request(format!(
+            "the API version in the data ({api_version}) does not match the expected API version ({API_VERSION})"
+        )));
     }
     // Core names in an events.k8s.io body are unknown fields there; they must not slip
     // through the conversion as if they were the renamed ones.
@@ -208,7 +209,7 @@ fn create_causes(event: &Value) -> Vec<Cause> {
     if kind != "Normal" && kind != "Warning" {
         causes.push(Cause::invalid(
             "type",
-            "\"\"".to_owned(),
+            "\"\"",
             &format!("has invalid value: {kind}"),
         ));
     }
@@ -224,11 +225,7 @@ fn create_causes(event: &Value) -> Vec<Cause> {
             _ => true,
         };
         if set {
-            causes.push(Cause::invalid(
-                field,
-                "\"\"".to_owned(),
-                "needs to be unset",
-            ));
+            causes.push(Cause::invalid(field, "\"\"", "needs to be unset"));
         }
     }
     let source = &event["deprecatedSource"];
@@ -238,7 +235,7 @@ fn create_causes(event: &Value) -> Vec<Cause> {
     {
         causes.push(Cause::invalid(
             "deprecatedSource",
-            "\"\"".to_owned(),
+            "\"\"",
             "needs to be unset",
         ));
     }

@@ -162,7 +162,8 @@ impl Api {
             _ => Err(ApiError {
                 code: 405,
                 reason: "MethodNotAllowed",
-                message: format!("the server does not allow this method on the requested resource"),
+                message: "the server does not allow this method on the requested resource"
+                    .to_string(),
                 details: None,
             }),
         }
@@ -175,10 +176,10 @@ impl Api {
         bytes: Bytes,
     ) -> Result<Response<ResponseBody>, ApiError> {
         let resource = target.resource;
-        if let Some(sub) = &target.subresource {
-            if !resource.has_subresource(sub) {
-                return Err(ApiError::no_route());
-            }
+        if let Some(sub) = &target.subresource
+            && !resource.has_subresource(sub)
+        {
+            return Err(ApiError::no_route());
         }
         let verb_allowed = |verb: &str| {
             if resource.supports(verb) {

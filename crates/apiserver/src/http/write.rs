@@ -55,21 +55,21 @@ impl Api {
                 resource.kind, resource.version, resource.kind
             )));
         }
-        if let Some(kind) = input.get("kind").and_then(Value::as_str) {
-            if kind != resource.kind {
-                return Err(ApiError::bad_request(format!(
-                    "the kind in the data ({kind}) does not match the expected kind ({})",
-                    resource.kind
-                )));
-            }
+        if let Some(kind) = input.get("kind").and_then(Value::as_str)
+            && kind != resource.kind
+        {
+            return Err(ApiError::bad_request(format!(
+                "the kind in the data ({kind}) does not match the expected kind ({})",
+                resource.kind
+            )));
         }
-        if let Some(api_version) = input.get("apiVersion").and_then(Value::as_str) {
-            if api_version != resource.api_version() {
-                return Err(ApiError::bad_request(format!(
-                    "the API version in the data ({api_version}) does not match the expected API version ({})",
-                    resource.api_version()
-                )));
-            }
+        if let Some(api_version) = input.get("apiVersion").and_then(Value::as_str)
+            && api_version != resource.api_version()
+        {
+            return Err(ApiError::bad_request(format!(
+                "the API version in the data ({api_version}) does not match the expected API version ({})",
+                resource.api_version()
+            )));
         }
         let mut input = input;
         // Bodies may omit apiVersion and kind; the stored form always has them.
@@ -303,14 +303,14 @@ impl Api {
         if !causes.is_empty() {
             return Err(ApiError::invalid(resource, &name, causes));
         }
-        if let Some(expected) = expected {
-            if expected != current.revision {
-                return Err(ApiError::from_write(
-                    WriteError::ResourceVersionConflict,
-                    resource,
-                    &name,
-                ));
-            }
+        if let Some(expected) = expected
+            && expected != current.revision
+        {
+            return Err(ApiError::from_write(
+                WriteError::ResourceVersionConflict,
+                resource,
+                &name,
+            ));
         }
         // An object being deleted whose last finalizer is gone is removed (upstream's update
         // path deletes it instead of storing it), once its grace period is 0: a pod still
