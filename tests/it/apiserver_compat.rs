@@ -221,10 +221,10 @@ async fn events_are_shared_between_core_v1_and_events_k8s_io() {
 
     let added = tokio::time::timeout(Duration::from_secs(20), async {
         while let Some(event) = watch.try_next().await.expect("watch stream") {
-            if let WatchEvent::Added(event) = event {
-                if event.metadata.name.as_deref() == Some("web-1.started") {
-                    return event;
-                }
+            if let WatchEvent::Added(event) = event
+                && event.metadata.name.as_deref() == Some("web-1.started")
+            {
+                return event;
             }
         }
         panic!("watch ended before the event arrived");
