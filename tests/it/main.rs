@@ -3,6 +3,7 @@
 
 mod support;
 
+mod apiserver_compat;
 mod apiserver_kubectl;
 mod apiserver_store;
 mod garbage_collector;

@@ -157,10 +157,10 @@ pub fn spawn(service: ApiService, ca_pem: String) {
                     continue;
                 }
                 let value = object.value();
-                if event.event == EventType::Added {
-                    if let Err(e) = populate_namespace(&service, &object.name, &ca_pem).await {
-                        tracing::warn!(namespace = %object.name, "failed to populate namespace: {e}");
-                    }
+                if event.event == EventType::Added
+                    && let Err(e) = populate_namespace(&service, &object.name, &ca_pem).await
+                {
+                    tracing::warn!(namespace = %object.name, "failed to populate namespace: {e}");
                 }
                 if event.event != EventType::Deleted
                     && !value["metadata"]["deletionTimestamp"].is_null()
@@ -179,7 +179,7 @@ async fn finish_namespace(service: &ApiService, namespace: &str) -> Result<bool,
     let store = service.store();
     let namespaces = resource("namespaces", "")?;
     let mut remaining = 0;
-    for resource in RESOURCES.iter().filter(|r| r.namespaced) {
+    for resource in RESOURCES.iter().filter(|r| r.namespaced && !r.is_alias()) {
         let listing = store.list(resource.storage, Some(namespace), None, 0, |_| true);
         for object in &listing.items {
             remaining += 1;

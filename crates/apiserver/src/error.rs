@@ -14,7 +14,8 @@ pub struct ApiError {
     pub code: u16,
     pub reason: &'static str,
     pub message: String,
-    pub details: Option<Details>,
+    /// Boxed: most errors carry none, and handlers pass `Result<_, ApiError>` around a lot.
+    pub details: Option<Box<Details>>,
 }
 
 /// `Status.details`.
@@ -39,12 +40,12 @@ impl ApiError {
     }
 
     fn with_details(mut self, resource: &Resource, name: &str) -> Self {
-        self.details = Some(Details {
+        self.details = Some(Box::new(Details {
             name: name.to_owned(),
             group: resource.group.to_owned(),
             kind: resource.plural.to_owned(),
             ..Details::default()
-        });
+        }));
         self
     }
 
@@ -128,22 +129,22 @@ impl ApiError {
         let message =
             everynode_core::validation::invalid_message(&resource.qualified_kind(), name, &causes);
         let mut error = Self::new(422, "Invalid", message);
-        error.details = Some(Details {
+        error.details = Some(Box::new(Details {
             name: name.to_owned(),
             group: resource.group.to_owned(),
             kind: resource.kind.to_owned(),
             causes,
             ..Details::default()
-        });
+        }));
         error
     }
 
     pub fn too_many_requests(message: impl Into<String>, retry_after: u32) -> Self {
         let mut error = Self::new(429, "TooManyRequests", message);
-        error.details = Some(Details {
+        error.details = Some(Box::new(Details {
             retry_after_seconds: Some(retry_after),
             ..Details::default()
-        });
+        }));
         error
     }
 

@@ -93,10 +93,10 @@ pub fn respond(code: StatusCode, content_type: &str, bytes: Bytes) -> Response<R
 pub fn error(error: &ApiError) -> Response<ResponseBody> {
     let code = StatusCode::from_u16(error.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = json(code, &error.status());
-    if let Some(seconds) = error.details.as_ref().and_then(|d| d.retry_after_seconds) {
-        if let Ok(value) = header::HeaderValue::from_str(&seconds.to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
-        }
+    if let Some(seconds) = error.details.as_ref().and_then(|d| d.retry_after_seconds)
+        && let Ok(value) = header::HeaderValue::from_str(&seconds.to_string())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
     }
     response
 }

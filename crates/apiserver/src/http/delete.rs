@@ -127,52 +127,52 @@ impl Api {
             .store
             .get(&key)
             .ok_or_else(|| ApiError::not_found(resource, &name))?;
-        if let Some(uid) = &options.uid {
-            if *uid != current.uid {
-                return Err(ApiError::conflict(
-                    resource,
-                    &name,
-                    format!(
-                        "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
-                        current.uid
-                    ),
-                ));
-            }
+        if let Some(uid) = &options.uid
+            && *uid != current.uid
+        {
+            return Err(ApiError::conflict(
+                resource,
+                &name,
+                format!(
+                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                    current.uid
+                ),
+            ));
         }
-        if let Some(rv) = options.resource_version {
-            if rv != current.revision {
-                return Err(ApiError::conflict(
-                    resource,
-                    &name,
-                    format!(
-                        "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
-                        current.revision
-                    ),
-                ));
-            }
+        if let Some(rv) = options.resource_version
+            && rv != current.revision
+        {
+            return Err(ApiError::conflict(
+                resource,
+                &name,
+                format!(
+                    "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
+                    current.revision
+                ),
+            ));
         }
         let mut object = current.value();
         let now = registry::now_rfc3339();
         let mut changed = false;
 
         // Graceful pod deletion (upstream CheckGracefulDelete, api.md §8).
-        if resource.storage == "pods" {
-            if let Some(grace) = pod_grace_period(&object, options) {
-                let existing = object["metadata"]["deletionGracePeriodSeconds"].as_i64();
-                if existing.is_some_and(|e| e <= grace) {
-                    // A second delete with an equal or longer grace changes nothing.
-                    return Ok(Deleted::Pending(current.json.clone()));
-                }
-                let deadline = k8s_openapi::jiff::Timestamp::now()
-                    + k8s_openapi::jiff::SignedDuration::from_secs(grace);
-                object["metadata"]["deletionTimestamp"] = json!(format!("{deadline:.0}"));
-                object["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
-                let generation = object["metadata"]["generation"].as_i64().unwrap_or(0);
-                object["metadata"]["generation"] = json!(generation + 1);
-                return self
-                    .write_pending(resource, key, &current, object, options)
-                    .await;
+        if resource.storage == "pods"
+            && let Some(grace) = pod_grace_period(&object, options)
+        {
+            let existing = object["metadata"]["deletionGracePeriodSeconds"].as_i64();
+            if existing.is_some_and(|e| e <= grace) {
+                // A second delete with an equal or longer grace changes nothing.
+                return Ok(Deleted::Pending(current.json.clone()));
             }
+            let deadline = k8s_openapi::jiff::Timestamp::now()
+                + k8s_openapi::jiff::SignedDuration::from_secs(grace);
+            object["metadata"]["deletionTimestamp"] = json!(format!("{deadline:.0}"));
+            object["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
+            let generation = object["metadata"]["generation"].as_i64().unwrap_or(0);
+            object["metadata"]["generation"] = json!(generation + 1);
+            return self
+                .write_pending(resource, key, &current, object, options)
+                .await;
         }
 
         // Propagation finalizers (upstream deletionFinalizersForGarbageCollection). Pods and

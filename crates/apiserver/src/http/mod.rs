@@ -6,8 +6,10 @@
 pub mod body;
 pub mod delete;
 mod discovery;
+mod events;
 mod filter;
 mod openapi;
+mod openapi_v2;
 mod query;
 mod read;
 pub mod route;
@@ -144,11 +146,13 @@ impl Api {
             }
             Route::OpenApiV3Index if read_only => Ok(openapi::index()),
             Route::OpenApiV3Document(path) if read_only => openapi::document(&path),
-            // kubectl falls back to v2 only when v3 fails; a 404 here is what upstream
-            // clients tolerate best (api.md §2).
-            Route::OpenApiV2 => Err(ApiError::no_route()),
+            // kubectl ≤ 1.27 reads only v2 for its validation decision (api.md §2).
+            Route::OpenApiV2 if read_only => Ok(openapi_v2::document(&call)),
             Route::Resource(target) => {
                 let bytes = body::read(body).await?;
+                if events::is_events_v1(target.resource) {
+                    return self.events_v1(call, target, bytes).await;
+                }
                 self.resource(call, target, bytes).await
             }
             Route::Bindings { namespace } if call.method == Method::POST => {
@@ -158,7 +162,8 @@ impl Api {
             _ => Err(ApiError {
                 code: 405,
                 reason: "MethodNotAllowed",
-                message: format!("the server does not allow this method on the requested resource"),
+                message: "the server does not allow this method on the requested resource"
+                    .to_string(),
                 details: None,
             }),
         }
@@ -171,10 +176,10 @@ impl Api {
         bytes: Bytes,
     ) -> Result<Response<ResponseBody>, ApiError> {
         let resource = target.resource;
-        if let Some(sub) = &target.subresource {
-            if !resource.has_subresource(sub) {
-                return Err(ApiError::no_route());
-            }
+        if let Some(sub) = &target.subresource
+            && !resource.has_subresource(sub)
+        {
+            return Err(ApiError::no_route());
         }
         let verb_allowed = |verb: &str| {
             if resource.supports(verb) {

@@ -26,6 +26,11 @@ impl Query {
         Self { params }
     }
 
+    /// Replaces a parameter (used when one API is served as a view of another's fields).
+    pub fn set(&mut self, key: &str, value: String) {
+        self.params.insert(key.to_owned(), value);
+    }
+
     pub fn get(&self, key: &str) -> Option<&str> {
         self.params.get(key).map(String::as_str)
     }

@@ -167,10 +167,10 @@ impl Api {
                             .iter()
                             .filter(|e| e.object.resource == resource.storage)
                         {
-                            if let Some((kind, object)) = visible(event, &matches) {
-                                if sender.send(encoder.encode(kind, object)).await.is_err() {
-                                    return;
-                                }
+                            if let Some((kind, object)) = visible(event, &matches)
+                                && sender.send(encoder.encode(kind, object)).await.is_err()
+                            {
+                                return;
                             }
                         }
                     }
@@ -203,7 +203,7 @@ fn visible<'a>(
     matches: &impl Fn(&StoredObject) -> bool,
 ) -> Option<(&'static str, &'a StoredObject)> {
     let now = matches(&event.object);
-    let before = event.previous.as_deref().is_some_and(|p| matches(p));
+    let before = event.previous.as_deref().is_some_and(matches);
     match event.event {
         EventType::Added => now.then_some(("ADDED", &*event.object)),
         EventType::Deleted => (now || before).then_some(("DELETED", &*event.object)),

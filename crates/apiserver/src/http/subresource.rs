@@ -86,17 +86,16 @@ impl Api {
         if let Some(uid) = binding["metadata"]["uid"]
             .as_str()
             .filter(|u| !u.is_empty())
+            && uid != current.uid
         {
-            if uid != current.uid {
-                return Err(ApiError::conflict(
-                    pods,
-                    &name,
-                    format!(
-                        "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
-                        current.uid
-                    ),
-                ));
-            }
+            return Err(ApiError::conflict(
+                pods,
+                &name,
+                format!(
+                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                    current.uid
+                ),
+            ));
         }
         if !pod["metadata"]["deletionTimestamp"].is_null() {
             return Err(ApiError::conflict(
@@ -233,12 +232,12 @@ fn simulated_log(
             "container \"{container}\" in pod \"{pod_name}\" is waiting to start: ContainerCreating"
         )));
     };
-    if let Some(reason) = status["state"]["waiting"]["reason"].as_str() {
-        if status["restartCount"].as_i64().unwrap_or(0) == 0 {
-            return Err(ApiError::bad_request(format!(
-                "container \"{container}\" in pod \"{pod_name}\" is waiting to start: {reason}"
-            )));
-        }
+    if let Some(reason) = status["state"]["waiting"]["reason"].as_str()
+        && status["restartCount"].as_i64().unwrap_or(0) == 0
+    {
+        return Err(ApiError::bad_request(format!(
+            "container \"{container}\" in pod \"{pod_name}\" is waiting to start: {reason}"
+        )));
     }
     let image = pod["spec"]["containers"]
         .as_array()

@@ -55,21 +55,21 @@ impl Api {
                 resource.kind, resource.version, resource.kind
             )));
         }
-        if let Some(kind) = input.get("kind").and_then(Value::as_str) {
-            if kind != resource.kind {
-                return Err(ApiError::bad_request(format!(
-                    "the kind in the data ({kind}) does not match the expected kind ({})",
-                    resource.kind
-                )));
-            }
+        if let Some(kind) = input.get("kind").and_then(Value::as_str)
+            && kind != resource.kind
+        {
+            return Err(ApiError::bad_request(format!(
+                "the kind in the data ({kind}) does not match the expected kind ({})",
+                resource.kind
+            )));
         }
-        if let Some(api_version) = input.get("apiVersion").and_then(Value::as_str) {
-            if api_version != resource.api_version() {
-                return Err(ApiError::bad_request(format!(
-                    "the API version in the data ({api_version}) does not match the expected API version ({})",
-                    resource.api_version()
-                )));
-            }
+        if let Some(api_version) = input.get("apiVersion").and_then(Value::as_str)
+            && api_version != resource.api_version()
+        {
+            return Err(ApiError::bad_request(format!(
+                "the API version in the data ({api_version}) does not match the expected API version ({})",
+                resource.api_version()
+            )));
         }
         let mut input = input;
         // Bodies may omit apiVersion and kind; the stored form always has them.
@@ -303,14 +303,14 @@ impl Api {
         if !causes.is_empty() {
             return Err(ApiError::invalid(resource, &name, causes));
         }
-        if let Some(expected) = expected {
-            if expected != current.revision {
-                return Err(ApiError::from_write(
-                    WriteError::ResourceVersionConflict,
-                    resource,
-                    &name,
-                ));
-            }
+        if let Some(expected) = expected
+            && expected != current.revision
+        {
+            return Err(ApiError::from_write(
+                WriteError::ResourceVersionConflict,
+                resource,
+                &name,
+            ));
         }
         // An object being deleted whose last finalizer is gone is removed (upstream's update
         // path deletes it instead of storing it), once its grace period is 0: a pod still
@@ -375,6 +375,21 @@ impl Api {
         subresource: Option<&str>,
         bytes: &Bytes,
     ) -> Result<http::Response<ResponseBody>, ApiError> {
+        self.patch_view(call, target, name, subresource, bytes, None)
+            .await
+    }
+
+    /// A patch applied to `view`'s form of the stored object (another API version's field
+    /// names), as upstream applies patches in the request's version and converts back.
+    pub(super) async fn patch_view(
+        &self,
+        call: &Call,
+        target: &Target,
+        name: &str,
+        subresource: Option<&str>,
+        bytes: &Bytes,
+        view: Option<&View>,
+    ) -> Result<http::Response<ResponseBody>, ApiError> {
         let resource = target.resource;
         let kind = PatchKind::from_content_type(&body::content_type(&call.headers))?;
         let patch = body::decode_json(bytes)?;
@@ -387,7 +402,13 @@ impl Api {
                 .store
                 .get(&key)
                 .ok_or_else(|| ApiError::not_found(resource, name))?;
-            let patched = kind.apply(resource, &current.value(), &patch)?;
+            let patched = match view {
+                None => kind.apply(resource, &current.value(), &patch)?,
+                Some(view) => {
+                    let external = (view.to_external)(current.value());
+                    (view.to_internal)(kind.apply(resource, &external, &patch)?)
+                }
+            };
             let expected = requested_revision(&patched)?;
             if patched["metadata"]["name"].as_str() != Some(name) {
                 return Err(ApiError::bad_request(
@@ -421,6 +442,12 @@ impl Api {
             }
         }
     }
+}
+
+/// Conversions between the stored form and another API version's form of the same object.
+pub(super) struct View {
+    pub to_external: fn(Value) -> Value,
+    pub to_internal: fn(Value) -> Value,
 }
 
 /// The resourceVersion a write body requires, if it names one.

@@ -21,12 +21,15 @@ use super::decode::{Decoded, canonicalize};
 use crate::error::Cause;
 use crate::resources::Resource;
 
+/// Looks up a PriorityClass by name: its value and preemption policy.
+pub type PriorityClassLookup = dyn Fn(&str) -> Option<(i32, Option<String>)> + Send + Sync;
+
 /// Facts admission needs from outside the object (upstream admission plugins read the cluster).
 pub struct Admission<'a> {
     /// `tolerationSeconds` of the default not-ready/unreachable tolerations (upstream 300).
     pub default_toleration_seconds: i64,
     /// Looks up a PriorityClass: its value and preemption policy.
-    pub priority_class: &'a (dyn Fn(&str) -> Option<(i32, Option<String>)> + Send + Sync),
+    pub priority_class: &'a PriorityClassLookup,
 }
 
 type Prepare = fn(&mut Value, &Admission<'_>) -> Result<(), Vec<Cause>>;

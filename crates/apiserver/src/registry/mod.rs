@@ -156,6 +156,14 @@ pub fn carry_update_metadata(new: &mut Value, old: &Value) -> Vec<Cause> {
     causes
 }
 
+/// The kind's selectable fields (api.md §5), without the metadata ones the store keeps itself.
+fn selectable_fields(resource: &Resource, object: &Value) -> Vec<(&'static str, String)> {
+    everynode_core::fields::selectable_fields(resource.plural, resource.namespaced, object)
+        .into_iter()
+        .filter(|(field, _)| !matches!(*field, "metadata.name" | "metadata.namespace"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,12 +202,4 @@ mod tests {
         let mut changed = json!({"metadata": {"uid": "b"}});
         assert_eq!(carry_update_metadata(&mut changed, &old).len(), 1);
     }
-}
-
-/// The kind's selectable fields (api.md §5), without the metadata ones the store keeps itself.
-fn selectable_fields(resource: &Resource, object: &Value) -> Vec<(&'static str, String)> {
-    everynode_core::fields::selectable_fields(resource.plural, resource.namespaced, object)
-        .into_iter()
-        .filter(|(field, _)| !matches!(*field, "metadata.name" | "metadata.namespace"))
-        .collect()
 }

@@ -263,10 +263,10 @@ impl Store {
             (None, None) => Bound::Unbounded,
         };
         for ((ns, _), object) in table.range((lower, Bound::Unbounded)) {
-            if let Some(wanted) = namespace {
-                if ns.as_str() != wanted {
-                    break;
-                }
+            if let Some(wanted) = namespace
+                && ns.as_str() != wanted
+            {
+                break;
             }
             if !filter(object) {
                 continue;

@@ -202,18 +202,18 @@ impl Writer {
 }
 
 fn check(preconditions: &Preconditions, current: &StoredObject) -> Result<(), WriteError> {
-    if let Some(expected) = preconditions.resource_version {
-        if expected != current.revision {
-            return Err(WriteError::ResourceVersionConflict);
-        }
+    if let Some(expected) = preconditions.resource_version
+        && expected != current.revision
+    {
+        return Err(WriteError::ResourceVersionConflict);
     }
-    if let Some(expected) = &preconditions.uid {
-        if *expected != current.uid {
-            return Err(WriteError::UidConflict {
-                expected: expected.clone(),
-                actual: current.uid.clone(),
-            });
-        }
+    if let Some(expected) = &preconditions.uid
+        && *expected != current.uid
+    {
+        return Err(WriteError::UidConflict {
+            expected: expected.clone(),
+            actual: current.uid.clone(),
+        });
     }
     Ok(())
 }
