@@ -49,10 +49,10 @@ impl Server {
             "the kubeconfig to be written",
             Duration::from_secs(30),
             || {
-                if let Some(child) = self.child.as_mut() {
-                    if let Ok(Some(status)) = child.try_wait() {
-                        panic!("everynode exited early: {status}");
-                    }
+                if let Some(child) = self.child.as_mut()
+                    && let Ok(Some(status)) = child.try_wait()
+                {
+                    panic!("everynode exited early: {status}");
                 }
                 kubeconfig.exists().then_some(())
             },

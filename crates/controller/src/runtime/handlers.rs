@@ -128,10 +128,10 @@ impl Handlers {
         let namespace = new.metadata.namespace.as_deref();
         let old_owner = daemon_set_owner(&old.metadata);
         let new_owner = daemon_set_owner(&new.metadata);
-        if old_owner.map(|o| &o.uid) != new_owner.map(|o| &o.uid) {
-            if let Some(key) = old_owner.and_then(|o| owner_key(&self.daemon_sets, namespace, o)) {
-                self.queue.add(key);
-            }
+        if old_owner.map(|o| &o.uid) != new_owner.map(|o| &o.uid)
+            && let Some(key) = old_owner.and_then(|o| owner_key(&self.daemon_sets, namespace, o))
+        {
+            self.queue.add(key);
         }
         match new_owner {
             Some(owner) => {
