@@ -9,3 +9,4 @@ mod apiserver_store;
 mod garbage_collector;
 mod seeds;
 mod sim;
+mod up_kubectl;

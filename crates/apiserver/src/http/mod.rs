@@ -176,10 +176,18 @@ impl Api {
         bytes: Bytes,
     ) -> Result<Response<ResponseBody>, ApiError> {
         let resource = target.resource;
-        if let Some(sub) = &target.subresource
-            && !resource.has_subresource(sub)
-        {
-            return Err(ApiError::no_route());
+        if let Some(sub) = &target.subresource {
+            if resource.storage == "pods"
+                && matches!(sub.as_str(), "exec" | "attach" | "portforward")
+            {
+                // Simulated pods run no processes: say so instead of a bare 404.
+                return Err(ApiError::bad_request(format!(
+                    "pods/{sub} is not available: everynode simulates containers, so there is no process to connect to (kubectl logs shows what the simulated container did)"
+                )));
+            }
+            if !resource.has_subresource(sub) {
+                return Err(ApiError::no_route());
+            }
         }
         let verb_allowed = |verb: &str| {
             if resource.supports(verb) {

@@ -15,13 +15,27 @@ pub struct Decoded {
 /// The error string is serde's description of the first type mismatch.
 pub fn canonicalize<K: Serialize + DeserializeOwned>(input: Value) -> Result<Decoded, String> {
     let typed: K = serde_json::from_value(input.clone()).map_err(|e| e.to_string())?;
-    let object = serde_json::to_value(&typed).map_err(|e| e.to_string())?;
+    let mut object = serde_json::to_value(&typed).map_err(|e| e.to_string())?;
+    drop_empty_lists(&mut object);
     let mut unknown_fields = Vec::new();
     unknown(&input, &object, "", &mut unknown_fields);
     Ok(Decoded {
         object,
         unknown_fields,
     })
+}
+
+/// Removes empty lists, as Go's `omitempty` does for every list field of the built-in kinds:
+/// an emptied `ownerReferences` or `finalizers` must read back as absent, like upstream's.
+fn drop_empty_lists(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, v| !matches!(v, Value::Array(items) if items.is_empty()));
+            map.values_mut().for_each(drop_empty_lists);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_empty_lists),
+        _ => {}
+    }
 }
 
 /// Collects the paths present (and non-null) in `input` but dropped by the typed round trip.
@@ -79,6 +93,23 @@ mod tests {
             vec!["spec.foo", "spec.template.spec.containers[0].bogus"]
         );
         assert!(decoded.object["spec"].get("foo").is_none());
+    }
+
+    #[test]
+    fn empty_lists_are_stored_as_absent() {
+        let decoded = canonicalize::<DaemonSet>(json!({
+            "metadata": {"name": "x", "ownerReferences": [], "finalizers": []},
+            "spec": {"template": {"spec": {"containers": [{"name": "c", "args": []}]}}}
+        }))
+        .expect("decodes");
+        assert!(decoded.object["metadata"].get("ownerReferences").is_none());
+        assert!(decoded.object["metadata"].get("finalizers").is_none());
+        assert!(
+            decoded.object["spec"]["template"]["spec"]["containers"][0]
+                .get("args")
+                .is_none()
+        );
+        assert!(decoded.unknown_fields.is_empty());
     }
 
     #[test]
