@@ -6,6 +6,7 @@ mod support;
 mod apiserver_compat;
 mod apiserver_kubectl;
 mod apiserver_store;
+mod e2e_daemonset;
 mod garbage_collector;
 mod seeds;
 mod sim;
