@@ -4,8 +4,10 @@
 mod support;
 
 mod apiserver_compat;
+mod apiserver_errors;
 mod apiserver_kubectl;
 mod apiserver_store;
+mod cli;
 mod e2e_daemonset;
 mod garbage_collector;
 mod seeds;

@@ -30,7 +30,7 @@ pub struct ServerOptions {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("cannot use data directory {path}: {source}")]
+    #[error("cannot use data directory {path} (it must be a directory you can write)")]
     DataDir {
         path: PathBuf,
         #[source]
@@ -43,12 +43,12 @@ pub enum StartError {
     #[error("invalid TLS configuration: {0}")]
     Tls(String),
     #[error(
-        "cannot listen on 127.0.0.1:{port}: {source} (is another server using it? pick another with --port, or --port 0)"
+        "cannot listen on 127.0.0.1:{port}: {error} (is another server using it? pick another with --port, or --port 0)"
     )]
     Listen {
         port: u16,
-        #[source]
-        source: std::io::Error,
+        /// Rendered in the message itself, before the hint.
+        error: std::io::Error,
     },
     #[error("failed to bootstrap the cluster: {0}")]
     Bootstrap(ApiError),
@@ -96,13 +96,13 @@ impl RunningServer {
         builtin::spawn(service.clone(), credentials.ca_pem.clone());
         let listener = TcpListener::bind(("127.0.0.1", options.port))
             .await
-            .map_err(|source| StartError::Listen {
+            .map_err(|error| StartError::Listen {
                 port: options.port,
-                source,
+                error,
             })?;
-        let address = listener.local_addr().map_err(|source| StartError::Listen {
+        let address = listener.local_addr().map_err(|error| StartError::Listen {
             port: options.port,
-            source,
+            error,
         })?;
         let tls = credentials.server_config().map_err(StartError::Tls)?;
         let listener_task = tokio::spawn(accept_loop(

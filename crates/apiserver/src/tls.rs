@@ -11,7 +11,7 @@ use rcgen::{
 
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialsError {
-    #[error("failed to {action} {path}: {source}")]
+    #[error("failed to {action} {path}")]
     Io {
         action: &'static str,
         path: PathBuf,

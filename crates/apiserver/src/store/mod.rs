@@ -166,7 +166,7 @@ struct Inner {
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
-    #[error("failed to open the store at {path}: {source}")]
+    #[error("failed to open the store at {path}")]
     Sqlite {
         path: String,
         #[source]
