@@ -44,7 +44,11 @@ pub struct ControllerArgs {
     #[arg(long, default_value = "kube-system", value_name = "NAMESPACE")]
     leader_elect_namespace: String,
     /// Name of the leader Lease.
-    #[arg(long, default_value = "everynode-daemonset-controller", value_name = "NAME")]
+    #[arg(
+        long,
+        default_value = "everynode-daemonset-controller",
+        value_name = "NAME"
+    )]
     leader_elect_name: String,
     /// Address for /metrics and /healthz; port 0 picks a free one (printed at start).
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT")]
@@ -64,7 +68,10 @@ struct Shared {
 }
 
 pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
-    let election = args.leader_elect.then(|| election_config(&args)).transpose()?;
+    let election = args
+        .leader_elect
+        .then(|| election_config(&args))
+        .transpose()?;
     let client = connect(args.kubeconfig.as_ref()).await?;
     let shared = Arc::new(Shared {
         controller: OnceLock::new(),
@@ -161,12 +168,18 @@ async fn connect(kubeconfig: Option<&PathBuf>) -> anyhow::Result<kube::Client> {
     let config = match kubeconfig {
         Some(path) => {
             let file = kube::config::Kubeconfig::read_from(path).with_context(|| {
-                format!("cannot read the kubeconfig {}: check --kubeconfig", path.display())
+                format!(
+                    "cannot read the kubeconfig {}: check --kubeconfig",
+                    path.display()
+                )
             })?;
             kube::Config::from_custom_kubeconfig(file, &Default::default())
                 .await
                 .with_context(|| {
-                    format!("the kubeconfig {} is not usable: check --kubeconfig", path.display())
+                    format!(
+                        "the kubeconfig {} is not usable: check --kubeconfig",
+                        path.display()
+                    )
                 })?
         }
         None => kube::Config::infer().await.context(
@@ -178,8 +191,12 @@ async fn connect(kubeconfig: Option<&PathBuf>) -> anyhow::Result<kube::Client> {
         .with_context(|| format!("cannot build a client for {url}"))?;
     match tokio::time::timeout(REACHABLE_TIMEOUT, client.apiserver_version()).await {
         Ok(Ok(_)) => Ok(client),
-        Ok(Err(e)) => bail!("cannot reach the API server at {url}: {e}: check --kubeconfig and that the server is running"),
-        Err(_) => bail!("the API server at {url} did not answer within {REACHABLE_TIMEOUT:?}: check --kubeconfig and that the server is running"),
+        Ok(Err(e)) => bail!(
+            "cannot reach the API server at {url}: {e}: check --kubeconfig and that the server is running"
+        ),
+        Err(_) => bail!(
+            "the API server at {url} did not answer within {REACHABLE_TIMEOUT:?}: check --kubeconfig and that the server is running"
+        ),
     }
 }
 

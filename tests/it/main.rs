@@ -6,6 +6,7 @@ mod support;
 mod apiserver_compat;
 mod apiserver_kubectl;
 mod apiserver_store;
+mod controller_deploy;
 mod garbage_collector;
 mod seeds;
 mod sim;

@@ -77,7 +77,9 @@ impl LeaderElectionConfig {
             ));
         }
         if self.lease_duration.as_secs() < 1 {
-            return invalid("the lease duration must be at least 1s (the Lease stores whole seconds)".into());
+            return invalid(
+                "the lease duration must be at least 1s (the Lease stores whole seconds)".into(),
+            );
         }
         Ok(())
     }
@@ -134,9 +136,7 @@ pub fn decide(
         return Decision::Renew(held(acquired, transitions));
     }
     if !holder.is_empty() {
-        let duration = current
-            .lease_duration_seconds
-            .map_or(seconds, |s| s.max(0));
+        let duration = current.lease_duration_seconds.map_or(seconds, |s| s.max(0));
         let renewed = current
             .renew_time
             .as_ref()
@@ -293,8 +293,7 @@ async fn renew(
     loop {
         tokio::time::sleep(config.retry_period).await;
         let deadline = last_renewed + config.renew_deadline;
-        let attempt =
-            tokio::time::timeout_at(deadline, try_acquire_or_renew(&api, &config)).await;
+        let attempt = tokio::time::timeout_at(deadline, try_acquire_or_renew(&api, &config)).await;
         let reason = match attempt {
             Ok(Ok(Attempt::Leading)) => {
                 last_renewed = tokio::time::Instant::now();
@@ -308,7 +307,10 @@ async fn renew(
                 continue;
             }
             Ok(Ok(Attempt::Following { .. })) => {
-                format!("no renewal within {:?}: write conflicts", config.renew_deadline)
+                format!(
+                    "no renewal within {:?}: write conflicts",
+                    config.renew_deadline
+                )
             }
             Ok(Err(e)) if tokio::time::Instant::now() < deadline => {
                 tracing::warn!("failed to renew the leader lease, retrying: {e}");
@@ -467,14 +469,21 @@ mod tests {
         assert!(config(15_000, 10_000, 0).validate().is_err());
         let mut nameless = config(15_000, 10_000, 2_000);
         nameless.identity.clear();
-        assert!(matches!(nameless.validate(), Err(LeaderError::EmptyIdentity)));
+        assert!(matches!(
+            nameless.validate(),
+            Err(LeaderError::EmptyIdentity)
+        ));
     }
 
     #[test]
     fn micro_time_round_trips_in_the_upstream_format() {
         let now = now_micros();
         let text = serde_json::to_string(&MicroTime(now)).unwrap_or_default();
-        assert_eq!(text.len(), "\"2006-01-02T15:04:05.000000Z\"".len(), "{text}");
+        assert_eq!(
+            text.len(),
+            "\"2006-01-02T15:04:05.000000Z\"".len(),
+            "{text}"
+        );
         let back: MicroTime = serde_json::from_str(&text).unwrap_or(MicroTime(Timestamp::MIN));
         assert_eq!(back.0, now);
     }
