@@ -99,6 +99,16 @@ impl ControllerProcess {
             .find_map(|v| v.trim().parse().ok())
     }
 
+    /// SIGTERM, then waits (with a deadline) for the exit status.
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {pid}");
+        crate::support::wait_for("the controller to exit", DEADLINE, || {
+            self.child.try_wait().ok().flatten()
+        })
+    }
+
     fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -292,6 +302,29 @@ async fn leader_election_hands_over_on_kill_without_duplicate_pods() {
         assert_eq!(sample_pods(&pods).await.len(), 3);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+
+    // A leader stopped with SIGTERM releases the Lease (client-go ReleaseOnCancel): a new
+    // candidate takes it at its next retry, well before the lease would have run out.
+    let third = ControllerProcess::start(&kubeconfig, &args);
+    let third_id = third.identity().to_owned();
+    eventually("the third candidate to be up", DEADLINE, || async {
+        (third.metric("everynode_leader_election_master_status") == Some(0.0)).then_some(())
+    })
+    .await;
+    let terminated = Instant::now();
+    assert!(
+        standby.terminate().success(),
+        "SIGTERM stops the leader cleanly"
+    );
+    eventually(
+        "the third candidate to take the lease",
+        DEADLINE,
+        || async { holder(&leases).await.filter(|h| *h == third_id) },
+    )
+    .await;
+    let took = terminated.elapsed();
+    assert!(took < LEASE, "took {took:?}: the lease was not released");
+    assert_eq!(sample_pods(&pods).await.len(), 3);
 }
 
 #[test]
