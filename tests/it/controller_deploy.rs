@@ -99,11 +99,16 @@ impl ControllerProcess {
             .find_map(|v| v.trim().parse().ok())
     }
 
+    /// Sends a signal (`-TERM`, `-STOP`, `-CONT`) with kill(1), so the tests need no libc.
+    fn signal(&self, signal: &str) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args([signal, &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill {signal} {pid}");
+    }
+
     /// SIGTERM, then waits (with a deadline) for the exit status.
     fn terminate(&mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status();
-        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {pid}");
+        self.signal("-TERM");
         crate::support::wait_for("the controller to exit", DEADLINE, || {
             self.child.try_wait().ok().flatten()
         })
@@ -324,6 +329,32 @@ async fn leader_election_hands_over_on_kill_without_duplicate_pods() {
     .await;
     let took = terminated.elapsed();
     assert!(took < LEASE, "took {took:?}: the lease was not released");
+    assert_eq!(sample_pods(&pods).await.len(), 3);
+
+    // A leader frozen past its renew deadline (SIGSTOP) loses the Lease to a standby; once it
+    // runs again it finds it cannot renew and exits rather than keep writing.
+    let mut third = third;
+    let fourth = ControllerProcess::start(&kubeconfig, &args);
+    let fourth_id = fourth.identity().to_owned();
+    third.signal("-STOP");
+    eventually(
+        "the fourth candidate to take the lease",
+        DEADLINE,
+        || async {
+            let _ = sample_pods(&pods).await;
+            holder(&leases).await.filter(|h| *h == fourth_id)
+        },
+    )
+    .await;
+    third.signal("-CONT");
+    let status = crate::support::wait_for("the frozen leader to exit", DEADLINE, || {
+        third.child.try_wait().ok().flatten()
+    });
+    assert!(
+        !status.success(),
+        "a leader that lost its lease exits with an error"
+    );
+    assert_eq!(holder(&leases).await.as_deref(), Some(fourth_id.as_str()));
     assert_eq!(sample_pods(&pods).await.len(), 3);
 }
 
