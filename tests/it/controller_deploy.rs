@@ -596,3 +596,65 @@ fn deploy_manifests_apply_and_grant_only_what_the_controller_uses() {
         }
     }
 }
+
+/// Optimistic concurrency on the Lease: candidates that race for a missing Lease (create) or an
+/// expired one (update with the resourceVersion they read) never both win.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_candidates_racing_for_a_lease_never_both_win() {
+    use everynode_controller::runtime::leader::{LeaderElectionConfig, LeaderElector};
+    use k8s_openapi::api::coordination::v1::LeaseSpec;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
+    use kube::api::PostParams;
+
+    let client = crate::support::in_process(Default::default()).await;
+    let leases: Api<Lease> = Api::namespaced(client.clone(), "kube-system");
+    for round in 0..6 {
+        let name = format!("race-{round}");
+        if round % 2 == 1 {
+            // Held by a candidate that stopped renewing a minute ago: expired, up for grabs.
+            let stale = k8s_openapi::jiff::Timestamp::now()
+                - k8s_openapi::jiff::SignedDuration::from_secs(60);
+            let lease = Lease {
+                metadata: kube::api::ObjectMeta {
+                    name: Some(name.clone()),
+                    ..Default::default()
+                },
+                spec: Some(LeaseSpec {
+                    holder_identity: Some("gone".into()),
+                    lease_duration_seconds: Some(3),
+                    renew_time: Some(MicroTime(stale)),
+                    acquire_time: Some(MicroTime(stale)),
+                    lease_transitions: Some(0),
+                    ..Default::default()
+                }),
+            };
+            leases
+                .create(&PostParams::default(), &lease)
+                .await
+                .expect("create the stale lease");
+        }
+        let candidate = |identity: &str| {
+            let config = LeaderElectionConfig {
+                namespace: "kube-system".into(),
+                name: name.clone(),
+                identity: identity.into(),
+                lease_duration: LEASE,
+                renew_deadline: Duration::from_secs(2),
+                retry_period: Duration::from_millis(500),
+            };
+            let elector = LeaderElector::new(client.clone(), config).expect("valid config");
+            // Well inside the lease duration: only a double win could finish twice.
+            tokio::time::timeout(Duration::from_millis(1500), elector.acquire())
+        };
+        let (a, b) = tokio::join!(candidate("a"), candidate("b"));
+        let winners = usize::from(a.is_ok()) + usize::from(b.is_ok());
+        assert_eq!(winners, 1, "round {round}: {winners} candidates won");
+        let holder = leases.get(&name).await.expect("lease").spec.expect("spec");
+        let expected = if a.is_ok() { "a" } else { "b" };
+        assert_eq!(holder.holder_identity.as_deref(), Some(expected));
+        assert_eq!(
+            holder.lease_transitions,
+            Some(if round % 2 == 1 { 1 } else { 0 })
+        );
+    }
+}
