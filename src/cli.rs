@@ -1,4 +1,4 @@
-//! The command line: `everynode apiserver` (and the shared flags of every serving command).
+//! The command line: `everynode apiserver`, `controller` (and the shared flags of every serving command).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -24,6 +24,8 @@ enum Command {
     Up(crate::up::UpArgs),
     /// Run the Kubernetes-compatible API server alone, with its durable store.
     Apiserver(ServeArgs),
+    /// Run the DaemonSet controller alone against any API server (a real cluster, or `apiserver`).
+    Controller(crate::controller_cmd::ControllerArgs),
 }
 
 /// Where and how a server keeps its state and listens.
@@ -70,6 +72,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Up(args) => crate::up::up(args).await,
         Command::Apiserver(args) => apiserver(args).await,
+        Command::Controller(args) => crate::controller_cmd::run(args).await,
     }
 }
 

@@ -1,7 +1,8 @@
 //! The `everynode` binary: parses the command line and runs the API server (and, with `up`, the
-//! whole embedded cluster).
+//! whole embedded cluster, or with `controller` the DaemonSet controller alone).
 
 mod cli;
+mod controller_cmd;
 mod up;
 
 use std::process::ExitCode;

@@ -35,6 +35,10 @@ pub struct UpArgs {
     /// Lease renew interval of the simulated kubelets (upstream 10s).
     #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
     node_lease_interval: Duration,
+    /// Leave the DaemonSet controller out, for an external `everynode controller` (tests of leader
+    /// election run two of them against one `up`).
+    #[arg(long, hide = true)]
+    no_controller: bool,
 }
 
 pub async fn up(args: UpArgs) -> anyhow::Result<()> {
@@ -53,7 +57,11 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     let sim = everynode_sim::start(client.clone(), sim_options)
         .await
         .context("the simulated cluster did not start")?;
-    let controller = Controller::start(client.clone(), ControllerOptions::default()).await;
+    let controller = if args.no_controller {
+        None
+    } else {
+        Some(Controller::start(client.clone(), ControllerOptions::default()).await)
+    };
     let nodes = NodeSpecTemplate::cluster(args.nodes, args.control_plane);
     everynode_sim::register_nodes(&client, &nodes, NODES_READY_TIMEOUT)
         .await
@@ -62,7 +70,9 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     tracing::info!(elapsed = ?started.elapsed(), nodes = nodes.len(), "cluster ready");
     println!("export KUBECONFIG={}", kubeconfig.display());
     wait_for_shutdown().await?;
-    controller.stop();
+    if let Some(controller) = &controller {
+        controller.stop();
+    }
     sim.stop().await;
     garbage_collector.stop();
     server.stop();

@@ -8,6 +8,7 @@ mod apiserver_errors;
 mod apiserver_kubectl;
 mod apiserver_store;
 mod cli;
+mod controller_deploy;
 mod e2e_daemonset;
 mod garbage_collector;
 mod seeds;

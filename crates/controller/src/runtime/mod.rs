@@ -7,6 +7,7 @@ pub mod events;
 pub mod expectations;
 pub mod handlers;
 pub mod informer;
+pub mod leader;
 pub mod metrics;
 pub mod queue;
 pub mod sync;
