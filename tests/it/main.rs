@@ -7,5 +7,6 @@ mod apiserver_compat;
 mod apiserver_kubectl;
 mod apiserver_store;
 mod garbage_collector;
+mod rollout;
 mod seeds;
 mod sim;
