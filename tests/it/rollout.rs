@@ -138,9 +138,9 @@ fn assert_progress_in_order(output: &str, desired: usize) {
         {
             (0, 0)
         } else if let Some(rest) = line.strip_prefix(prefix) {
-            if let Some(n) = rest.strip_suffix(&format!(
-                " out of {desired} new pods have been updated..."
-            )) {
+            if let Some(n) =
+                rest.strip_suffix(&format!(" out of {desired} new pods have been updated..."))
+            {
                 (1, n.parse::<usize>().expect("updated count"))
             } else if let Some(n) =
                 rest.strip_suffix(&format!(" of {desired} updated pods are available..."))
@@ -223,16 +223,20 @@ async fn should_not_update_pod_when_spec_was_updated_and_update_strategy_is_on_d
         .ok();
     // The controller has seen the new template once it reports the new generation observed
     // and revision 2 exists; from then on nothing may have moved.
-    wait_for("revision 2 and the new generation observed", DEADLINE, || {
-        let observed = k.jsonpath(
-            &["get", DS],
-            "{.metadata.generation} {.status.observedGeneration}",
-        );
-        let same = observed
-            .split_once(' ')
-            .is_some_and(|(g, o)| g == o && g == "2");
-        (same && revisions(&k).len() == 2).then_some(())
-    });
+    wait_for(
+        "revision 2 and the new generation observed",
+        DEADLINE,
+        || {
+            let observed = k.jsonpath(
+                &["get", DS],
+                "{.metadata.generation} {.status.observedGeneration}",
+            );
+            let same = observed
+                .split_once(' ')
+                .is_some_and(|(g, o)| g == o && g == "2");
+            (same && revisions(&k).len() == 2).then_some(())
+        },
+    );
     let revs = revisions(&k);
     assert_eq!(revs[1].0, 2);
     assert_ne!(revs[1].1, first[0].1);
@@ -332,7 +336,8 @@ async fn should_rollback_without_unnecessary_restarts() {
 async fn should_surge_pods_onto_nodes_when_spec_was_updated_and_update_strategy_is_rolling_update()
 {
     let (server, k) = cluster("3");
-    let surge = "    type: RollingUpdate\n    rollingUpdate:\n      maxUnavailable: 0\n      maxSurge: 1";
+    let surge =
+        "    type: RollingUpdate\n    rollingUpdate:\n      maxUnavailable: 0\n      maxSurge: 1";
     let manifest = manifest(OLD_IMAGE, surge, "  minReadySeconds: 1")
         .replace(
             "        ports:",
