@@ -50,8 +50,8 @@ pub struct Monitor {
 }
 
 enum Update {
-    Pod(Event<Pod>),
-    Node(Event<Node>),
+    Pod(Box<Event<Pod>>),
+    Node(Box<Event<Node>>),
 }
 
 impl Monitor {
@@ -66,9 +66,9 @@ impl Monitor {
         let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
         let nodes: Api<Node> = Api::all(client);
         let pod_events = watcher::watcher(pods, watcher::Config::default().labels(selector))
-            .map(|e| e.map(Update::Pod));
-        let node_events =
-            watcher::watcher(nodes, watcher::Config::default()).map(|e| e.map(Update::Node));
+            .map(|e| e.map(|e| Update::Pod(Box::new(e))));
+        let node_events = watcher::watcher(nodes, watcher::Config::default())
+            .map(|e| e.map(|e| Update::Node(Box::new(e))));
         let mut stream = Box::pin(futures::stream::select(pod_events, node_events));
         let state = Arc::new(Mutex::new(State::default()));
         let shared = state.clone();
@@ -143,7 +143,7 @@ impl State {
     fn apply(&mut self, update: Update) {
         self.events += 1;
         match update {
-            Update::Pod(event) => match event {
+            Update::Pod(event) => match *event {
                 Event::Init => self.pods.clear(),
                 Event::InitDone => self.pods_synced = true,
                 Event::InitApply(pod) | Event::Apply(pod) => {
@@ -159,7 +159,7 @@ impl State {
                     self.pods.remove(&uid);
                 }
             },
-            Update::Node(event) => match event {
+            Update::Node(event) => match *event {
                 Event::Init => self.nodes.clear(),
                 Event::InitDone => self.nodes_synced = true,
                 Event::InitApply(node) | Event::Apply(node) => {
