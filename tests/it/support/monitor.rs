@@ -40,6 +40,12 @@ struct State {
     deleted: BTreeSet<String>,
     /// Nodes seen with two active pods at once.
     surged: BTreeSet<String>,
+    /// Nodes that have had an available pod since the monitor started (or since a fault the
+    /// test injected there): only these count against maxUnavailable, since a node that just
+    /// joined or whose pod the test broke is unavailable through no decision of the rollout.
+    established: BTreeSet<String>,
+    /// Pods the test deletes on purpose (see [`Monitor::fault`]).
+    faulted: BTreeSet<String>,
     events: usize,
 }
 
@@ -120,6 +126,13 @@ impl Monitor {
         self.lock().surged.clone()
     }
 
+    /// Declares that the test is about to delete the pod `uid`: once the watch shows it going,
+    /// its node stops counting against maxUnavailable until it has an available pod again.
+    /// (Keyed by pod, not node, because the watch may still be delivering older events.)
+    pub fn fault(&self, uid: &str) {
+        self.lock().faulted.insert(uid.to_string());
+    }
+
     /// Fails the test listing every violation.
     #[track_caller]
     pub fn assert_clean(&self) {
@@ -149,14 +162,14 @@ impl State {
                 Event::InitApply(pod) | Event::Apply(pod) => {
                     let uid = pod.metadata.uid.clone().unwrap_or_default();
                     if pod.metadata.deletion_timestamp.is_some() {
-                        self.deleted.insert(uid.clone());
+                        self.gone(&pod);
                     }
                     self.pods.insert(uid, pod);
                 }
                 Event::Delete(pod) => {
-                    let uid = pod.metadata.uid.clone().unwrap_or_default();
-                    self.deleted.insert(uid.clone());
-                    self.pods.remove(&uid);
+                    self.gone(&pod);
+                    self.pods
+                        .remove(pod.metadata.uid.as_deref().unwrap_or_default());
                 }
             },
             Update::Node(event) => match *event {
@@ -167,37 +180,43 @@ impl State {
                         .insert(node.metadata.name.clone().unwrap_or_default());
                 }
                 Event::Delete(node) => {
-                    self.nodes
-                        .remove(node.metadata.name.as_deref().unwrap_or_default());
+                    let name = node.metadata.name.as_deref().unwrap_or_default();
+                    self.nodes.remove(name);
+                    self.established.remove(name);
                 }
             },
         }
+    }
+
+    /// A pod is terminating or deleted.
+    fn gone(&mut self, pod: &Pod) {
+        let uid = pod.metadata.uid.clone().unwrap_or_default();
+        if self.faulted.contains(&uid) {
+            self.established.remove(target_node(pod));
+        }
+        self.deleted.insert(uid);
     }
 
     /// Evaluates the budget invariants on the current state.
     fn check(&mut self, limits: Limits, now: Timestamp) {
         let mut by_node: BTreeMap<&str, Vec<&Pod>> = BTreeMap::new();
         for pod in self.pods.values().filter(|p| is_active(p)) {
-            let node = pod
-                .spec
-                .as_ref()
-                .and_then(|s| s.node_name.as_deref())
-                .unwrap_or_default();
-            by_node.entry(node).or_default().push(pod);
+            by_node.entry(target_node(pod)).or_default().push(pod);
         }
         let mut found = Vec::new();
         // spec §2.4 / e2e #6: desired nodes without an available pod stay within maxUnavailable.
-        let unavailable: Vec<&str> = self
-            .nodes
-            .iter()
-            .map(String::as_str)
-            .filter(|node| {
-                !by_node.get(node).is_some_and(|pods| {
-                    pods.iter()
-                        .any(|p| is_available(p, limits.min_ready_seconds, now))
-                })
-            })
-            .collect();
+        let mut unavailable = Vec::new();
+        for node in &self.nodes {
+            let available = by_node.get(node.as_str()).is_some_and(|pods| {
+                pods.iter()
+                    .any(|p| is_available(p, limits.min_ready_seconds, now))
+            });
+            if available {
+                self.established.insert(node.clone());
+            } else if self.established.contains(node) {
+                unavailable.push(node.clone());
+            }
+        }
         if unavailable.len() > limits.max_unavailable {
             found.push(format!(
                 "{} nodes without an available pod (maxUnavailable {}): {unavailable:?}",
@@ -235,6 +254,33 @@ impl State {
             }
         }
     }
+}
+
+/// The node a daemon pod runs on, or before binding the node its affinity pins it to (daemon
+/// pods carry a `metadata.name` matchFields term, spec §1.8 K2).
+fn target_node(pod: &Pod) -> &str {
+    let Some(spec) = pod.spec.as_ref() else {
+        return "";
+    };
+    if let Some(node) = spec.node_name.as_deref() {
+        return node;
+    }
+    spec.affinity
+        .as_ref()
+        .and_then(|a| a.node_affinity.as_ref())
+        .and_then(|a| {
+            a.required_during_scheduling_ignored_during_execution
+                .as_ref()
+        })
+        .and_then(|r| {
+            r.node_selector_terms
+                .iter()
+                .flat_map(|t| t.match_fields.iter().flatten())
+                .find(|f| f.key == "metadata.name")
+        })
+        .and_then(|f| f.values.as_ref()?.first())
+        .map(String::as_str)
+        .unwrap_or_default()
 }
 
 /// Upstream `controller.IsPodActive`: not terminating, not finished.
