@@ -121,7 +121,7 @@ async fn run_case(seed: u64) {
         .create(&PostParams::default(), &daemon_set(max_unavailable))
         .await
         .expect("create");
-    converge(&daemon_sets, names.len(), seed).await;
+    converge(&daemon_sets, names.len(), &format!("seed {seed}")).await;
 
     let limits = Limits {
         max_unavailable: max_unavailable as usize,
@@ -194,12 +194,25 @@ async fn run_case(seed: u64) {
     version += 1;
     log.push(format!("template v{version} httpd:1 (final)"));
     set_template(&daemon_sets, "httpd:1", version).await;
-    let context = format!("seed {seed}, maxUnavailable {max_unavailable}: {log:?}");
-    converge(&daemon_sets, names.len(), seed).await;
+    let what = format!("seed {seed}, maxUnavailable {max_unavailable}: {log:?}");
+    converge(&daemon_sets, names.len(), &what).await;
     let violations = monitor.violations();
+    if !violations.is_empty() {
+        // The controller's events tell a failed or retried write from a planning mistake.
+        let events: Api<k8s_openapi::api::core::v1::Event> =
+            Api::namespaced(client.clone(), "default");
+        let list = events.list(&ListParams::default()).await.expect("events");
+        for e in list
+            .items
+            .iter()
+            .filter(|e| e.involved_object.kind.as_deref() == Some("DaemonSet"))
+        {
+            log.push(format!("event {:?}: {:?}", e.reason, e.message));
+        }
+    }
     assert!(
         violations.is_empty(),
-        "{context}\n{}",
+        "seed {seed}, maxUnavailable {max_unavailable}: {log:#?}\n{}",
         violations.join("\n")
     );
     drop(monitor);
@@ -208,7 +221,7 @@ async fn run_case(seed: u64) {
     gc.stop();
 }
 
-async fn converge(api: &Api<DaemonSet>, nodes: usize, seed: u64) {
+async fn converge(api: &Api<DaemonSet>, nodes: usize, what: &str) {
     let deadline = tokio::time::Instant::now() + CONVERGE;
     loop {
         let ds = api.get("prop").await.expect("get ds");
@@ -217,7 +230,7 @@ async fn converge(api: &Api<DaemonSet>, nodes: usize, seed: u64) {
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "seed {seed}: not rolled out onto {nodes} nodes: {:?}",
+            "{what}: not rolled out onto {nodes} nodes: {:?}",
             ds.status
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
