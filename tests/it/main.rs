@@ -11,6 +11,7 @@ mod cli;
 mod controller_deploy;
 mod e2e_daemonset;
 mod garbage_collector;
+mod rollout;
 mod seeds;
 mod sim;
 mod up_kubectl;

@@ -2,6 +2,7 @@
 //! for conditions with deadlines (never fixed sleeps).
 
 pub mod kubectl;
+pub mod monitor;
 pub mod server;
 
 use std::time::{Duration, Instant};

@@ -75,6 +75,7 @@ pub fn template_value(template: &PodTemplateSpec) -> Result<Value, serde_json::E
 pub fn revision_data(template: &PodTemplateSpec) -> Result<Value, serde_json::Error> {
     let mut template = template_value(template)?;
     if let Value::Object(map) = &mut template {
+        go_zero_values(map);
         map.insert(
             PATCH_DIRECTIVE_KEY.to_string(),
             Value::String(PATCH_DIRECTIVE_REPLACE.to_string()),
@@ -85,6 +86,37 @@ pub fn revision_data(template: &PodTemplateSpec) -> Result<Value, serde_json::Er
     let mut root = Map::new();
     root.insert("spec".to_string(), Value::Object(spec));
     Ok(Value::Object(root))
+}
+
+/// Adds the zero values Go's `json.Marshal` of a v1 `PodTemplateSpec` writes although the
+/// fields are empty: `metadata.creationTimestamp: null` (a `metav1.Time` struct, which
+/// `omitempty` never omits) and `resources: {}` on every container (a struct, likewise).
+///
+/// kubectl decides "skipped rollback" by comparing the revision's `data` byte for byte with
+/// its own Go rendering of the live DaemonSet (spec api.md §7, upstream kubectl
+/// `polymorphichelpers/rollback.go` `daemonSetMatch`), so the data must carry them too.
+fn go_zero_values(template: &mut Map<String, Value>) {
+    let metadata = template
+        .entry("metadata")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Value::Object(metadata) = metadata {
+        metadata.entry("creationTimestamp").or_insert(Value::Null);
+    }
+    let Some(Value::Object(spec)) = template.get_mut("spec") else {
+        return;
+    };
+    for list in ["containers", "initContainers", "ephemeralContainers"] {
+        let Some(Value::Array(containers)) = spec.get_mut(list) else {
+            continue;
+        };
+        for container in containers.iter_mut() {
+            if let Value::Object(container) = container {
+                container
+                    .entry("resources")
+                    .or_insert_with(|| Value::Object(Map::new()));
+            }
+        }
+    }
 }
 
 /// Upstream `controller.ComputeHash` in spirit (spec §2.6 H2): FNV-32a over the canonical
@@ -129,6 +161,22 @@ mod tests {
         assert_eq!(
             canonical_json(&v),
             r#"{"a":true,"b":[1,{"c":null,"d":"x"}]}"#
+        );
+    }
+
+    #[test]
+    fn revision_data_matches_kubectls_go_rendering() {
+        // What kubectl 1.32 `getDaemonSetPatch` prints for this template (upstream CRs look
+        // the same): creationTimestamp null and resources {} although both are empty.
+        let template: PodTemplateSpec = serde_json::from_value(serde_json::json!({
+            "metadata": {"labels": {"a": "b"}},
+            "spec": {"containers": [{"name": "app", "image": "httpd"}]}
+        }))
+        .expect("template");
+        let data = canonical_json(&revision_data(&template).expect("data"));
+        assert_eq!(
+            data,
+            r#"{"spec":{"template":{"$patch":"replace","metadata":{"creationTimestamp":null,"labels":{"a":"b"}},"spec":{"containers":[{"image":"httpd","name":"app","resources":{}}]}}}}"#
         );
     }
 }

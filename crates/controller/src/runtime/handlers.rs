@@ -2,8 +2,10 @@
 //! concerns (spec §1.1 C1–C7), and the expectations a pod event satisfies.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use everynode_core::labels::Selector;
+use everynode_core::pod::is_pod_ready;
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
@@ -136,6 +138,18 @@ impl Handlers {
         match new_owner {
             Some(owner) => {
                 if let Some(key) = owner_key(&self.daemon_sets, namespace, owner) {
+                    // spec §1.1 C4 (upstream `updatePod`, kubernetes#38076): a pod that just
+                    // turned Ready becomes Available only after minReadySeconds, and no other
+                    // event marks that moment — without this a surge rollout waiting for the
+                    // new pod to be Available stalls (nothing else resyncs the DaemonSet).
+                    if !is_pod_ready(old)
+                        && is_pod_ready(new)
+                        && let Some(min_ready) = self.min_ready_seconds(namespace, &owner.name)
+                        && min_ready > 0
+                    {
+                        let delay = Duration::from_secs(u64::from(min_ready.unsigned_abs()) + 1);
+                        self.queue.add_after(key.clone(), delay);
+                    }
                     self.queue.add(key);
                 }
             }
@@ -147,6 +161,16 @@ impl Handlers {
                 }
             }
         }
+    }
+
+    /// `spec.minReadySeconds` of the cached DaemonSet `namespace/name`.
+    fn min_ready_seconds(&self, namespace: Option<&str>, name: &str) -> Option<i32> {
+        let reference = kube::runtime::reflector::ObjectRef::new(name).within(namespace?);
+        self.daemon_sets
+            .get(&reference)?
+            .spec
+            .as_ref()?
+            .min_ready_seconds
     }
 
     fn pod_deleted(&self, pod: &Pod) {
