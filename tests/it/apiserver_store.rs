@@ -194,3 +194,33 @@ async fn of_concurrent_updates_at_one_revision_exactly_one_wins() {
         .expect("get")
         .expect("get");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_patches_without_a_resource_version_all_apply() {
+    use kube::api::{Patch, PatchParams};
+    let client = in_process(StoreOptions::default()).await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    api.create(&PostParams::default(), &config_map("shared", "0"))
+        .await
+        .expect("create");
+    let patches = (0..16).map(|i| {
+        let api = api.clone();
+        tokio::spawn(async move {
+            let patch = serde_json::json!({"data": {format!("writer-{i}"): "done"}});
+            api.patch("shared", &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+        })
+    });
+    for result in futures::future::join_all(patches).await {
+        result
+            .expect("task")
+            .expect("an unconditional patch must not conflict");
+    }
+    let data = api
+        .get("shared")
+        .await
+        .expect("get")
+        .data
+        .unwrap_or_default();
+    assert_eq!(data.len(), 17, "{data:?}");
+}

@@ -15,8 +15,10 @@ use crate::registry::{self, Admission};
 use crate::resources::Resource;
 use crate::store::{Change, Key, Preconditions, StoredObject, WriteError};
 
-/// How often a patch is retried when the object changes between read and write.
-const PATCH_ATTEMPTS: usize = 5;
+/// How often a patch is retried when the object changes between read and write. Upstream
+/// retries until it wins; a bound keeps a pathological writer storm from spinning forever, and
+/// is far above what concurrent writers need (each round lets at least one through).
+const PATCH_ATTEMPTS: usize = 64;
 
 impl Api {
     pub(super) async fn create(
@@ -409,7 +411,13 @@ impl Api {
                     (view.to_internal)(kind.apply(resource, &external, &patch)?)
                 }
             };
-            let expected = requested_revision(&patched)?;
+            // The patched object always carries the stored resourceVersion; only a patch that
+            // names one itself makes the write conditional (upstream retries the others).
+            let expected = if kind.names_revision(&patch) {
+                requested_revision(&patched)?
+            } else {
+                None
+            };
             if patched["metadata"]["name"].as_str() != Some(name) {
                 return Err(ApiError::bad_request(
                     "the name of the object cannot be changed by a patch",
@@ -493,6 +501,20 @@ enum PatchKind {
 }
 
 impl PatchKind {
+    /// Whether the patch itself sets `metadata.resourceVersion`.
+    fn names_revision(&self, patch: &Value) -> bool {
+        match self {
+            PatchKind::Json => patch.as_array().is_some_and(|operations| {
+                operations
+                    .iter()
+                    .any(|op| op["path"].as_str() == Some("/metadata/resourceVersion"))
+            }),
+            PatchKind::Merge | PatchKind::Strategic => patch["metadata"]["resourceVersion"]
+                .as_str()
+                .is_some_and(|rv| !rv.is_empty()),
+        }
+    }
+
     fn from_content_type(media: &str) -> Result<Self, ApiError> {
         match media {
             "application/json-patch+json" => Ok(Self::Json),
