@@ -14,7 +14,7 @@ use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{ConfigMap, Node as KubeNode, Pod};
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
 use kube::core::{ApiResource, ObjectMeta};
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::json;
 use tokio::sync::watch as signal;
 
@@ -104,7 +104,10 @@ impl Collector {
     async fn run(mut self, synced_tx: signal::Sender<bool>) {
         let streams = self.kinds.iter().enumerate().map(|(index, kind)| {
             let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &kind.resource);
+            // Backoff between failed watches: without it a closed server turns the loop into a
+            // busy spin that never yields (and a runtime shutting down waits on it forever).
             watcher(api, watcher::Config::default())
+                .default_backoff()
                 .map(move |event| (index, event))
                 .boxed()
         });
