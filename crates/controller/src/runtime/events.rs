@@ -1,36 +1,41 @@
-//! Recording core/v1 Events on DaemonSets the way client-go's recorder does: one Event per
-//! distinct (object, type, reason, message), its count raised when it repeats.
+//! Recording core/v1 Events on DaemonSets the way client-go's recorder does: [`correlator`]
+//! decides (aggregate, count repeats, drop spam), this module writes in the background.
+//!
+//! [`correlator`]: super::correlator
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::Event;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
 
+use super::correlator::{Candidate, Correlator, Decision};
+
 /// The component name upstream's DaemonSet controller reports events as.
 pub const COMPONENT: &str = "daemonset-controller";
 
-/// The name and count of an Event already written.
-#[derive(Clone)]
-struct Written {
-    name: String,
-    count: i32,
+#[derive(Default)]
+struct State {
+    correlator: Correlator,
+    /// The Event object name written for each correlation key.
+    names: HashMap<String, String>,
 }
 
 /// Writes events in the background; recording never blocks or fails a sync.
 #[derive(Clone)]
 pub struct Recorder {
     client: kube::Client,
-    seen: Arc<Mutex<HashMap<String, Written>>>,
+    state: Arc<Mutex<State>>,
 }
 
 impl Recorder {
     pub fn new(client: kube::Client) -> Self {
         Self {
             client,
-            seen: Arc::default(),
+            state: Arc::default(),
         }
     }
 
@@ -39,69 +44,100 @@ impl Recorder {
         let namespace = ds.metadata.namespace.clone().unwrap_or_default();
         let name = ds.metadata.name.clone().unwrap_or_default();
         let uid = ds.metadata.uid.clone().unwrap_or_default();
-        let correlation = format!("{uid}\u{0}{type_}\u{0}{reason}\u{0}{message}");
         let now = k8s_openapi::jiff::Timestamp::now();
         let timestamp = format!(
             "{:.0}",
             now.round(k8s_openapi::jiff::Unit::Second).unwrap_or(now)
         );
-        let (previous, event_name) = {
-            let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-            let previous = seen.get(&correlation).cloned();
-            let written = match &previous {
-                Some(p) => Written {
-                    name: p.name.clone(),
-                    count: p.count + 1,
-                },
-                None => Written {
-                    name: format!("{name}.{:x}", now.as_nanosecond()),
-                    count: 1,
-                },
+        let candidate = Candidate {
+            object: uid.clone(),
+            type_: type_.to_owned(),
+            reason: reason.to_owned(),
+            message: message.to_owned(),
+        };
+        let (decision, event_name) = {
+            let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            let decision = state.correlator.correlate(&candidate, Instant::now());
+            let event_name = match &decision {
+                Decision::Skip => return,
+                Decision::Create { key, .. } => {
+                    let event_name = format!("{name}.{:x}", now.as_nanosecond());
+                    state.names.insert(key.clone(), event_name.clone());
+                    event_name
+                }
+                Decision::Repeat { key, .. } => state.names.get(key).cloned().unwrap_or_default(),
             };
-            let event_name = written.name.clone();
-            seen.insert(correlation, written);
-            (previous, event_name)
+            (decision, event_name)
         };
         let api: Api<Event> = Api::namespaced(self.client.clone(), &namespace);
-        let event = json!({
-            "apiVersion": "v1", "kind": "Event",
-            "metadata": {"name": event_name, "namespace": namespace},
-            "involvedObject": {
-                "apiVersion": "apps/v1", "kind": "DaemonSet", "namespace": namespace,
-                "name": name, "uid": uid, "resourceVersion": ds.metadata.resource_version,
+        let new_event = |message: &str| {
+            json!({
+                "apiVersion": "v1", "kind": "Event",
+                "metadata": {"name": event_name, "namespace": namespace},
+                "involvedObject": {
+                    "apiVersion": "apps/v1", "kind": "DaemonSet", "namespace": namespace,
+                    "name": name, "uid": uid, "resourceVersion": ds.metadata.resource_version,
+                },
+                "reason": reason, "message": message, "type": type_,
+                "source": {"component": COMPONENT},
+                "firstTimestamp": timestamp, "lastTimestamp": timestamp, "count": 1,
+                "reportingComponent": COMPONENT, "reportingInstance": "",
+            })
+        };
+        let state = self.state.clone();
+        let write = match decision {
+            Decision::Skip => return,
+            Decision::Create { message, .. } => Write::Create(new_event(&message)),
+            Decision::Repeat {
+                key,
+                message,
+                count,
+            } => Write::Repeat {
+                key,
+                patch: json!({"count": count, "lastTimestamp": timestamp, "message": message}),
+                fallback: new_event(&message),
             },
-            "reason": reason, "message": message, "type": type_,
-            "source": {"component": COMPONENT},
-            "firstTimestamp": timestamp, "lastTimestamp": timestamp, "count": 1,
-            "reportingComponent": COMPONENT, "reportingInstance": "",
-        });
+        };
         tokio::spawn(async move {
-            let result = match previous {
-                // A repeat raises the count of the event already written (client-go's
-                // EventCorrelator), falling back to a new event if that one is gone.
-                Some(written) => {
-                    let patch = json!({"count": written.count + 1, "lastTimestamp": timestamp, "message": event["message"]});
+            let result = match write {
+                Write::Create(event) => create(&api, event).await,
+                Write::Repeat {
+                    key,
+                    patch,
+                    fallback,
+                } => {
                     match api
-                        .patch(
-                            &written.name,
-                            &PatchParams::default(),
-                            &Patch::Merge(&patch),
-                        )
+                        .patch(&event_name, &PatchParams::default(), &Patch::Merge(&patch))
                         .await
                     {
+                        // The event expired or was deleted: start over with a new one.
                         Err(kube::Error::Api(status)) if status.code == 404 => {
-                            create(&api, event).await
+                            state
+                                .lock()
+                                .unwrap_or_else(PoisonError::into_inner)
+                                .correlator
+                                .forget(&key);
+                            create(&api, fallback).await
                         }
                         other => other.map(|_| ()),
                     }
                 }
-                None => create(&api, event).await,
             };
             if let Err(e) = result {
                 tracing::debug!("failed to record event: {e}");
             }
         });
     }
+}
+
+/// One write to the events API.
+enum Write {
+    Create(serde_json::Value),
+    Repeat {
+        key: String,
+        patch: serde_json::Value,
+        fallback: serde_json::Value,
+    },
 }
 
 async fn create(api: &Api<Event>, event: serde_json::Value) -> Result<(), kube::Error> {

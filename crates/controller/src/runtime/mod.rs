@@ -3,6 +3,7 @@
 //!
 //! Start with [`Controller::start`]; [`sync`] is where a plan is carried out.
 
+pub mod correlator;
 pub mod events;
 pub mod expectations;
 pub mod handlers;
