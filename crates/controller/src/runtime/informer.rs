@@ -37,6 +37,9 @@ where
                 .default_backoff()
                 .boxed();
             let reader = writer.as_reader();
+            // What the cache held when a relist began: the relist's changes are reported
+            // against it once the new list is complete, as client-go's Replace does.
+            let mut before_relist: Option<Vec<Arc<K>>> = None;
             while let Some(event) = events.next().await {
                 let event = match event {
                     Ok(event) => event,
@@ -58,10 +61,16 @@ where
                         on_change((old.or_else(|| Some(Arc::new(object))), None));
                     }
                     watcher::Event::InitDone => {
+                        if let Some(before) = before_relist.take() {
+                            for change in relist_changes(before, reader.state()) {
+                                on_change(change);
+                            }
+                        }
                         synced_tx.send_replace(true);
                         on_change((None, None));
                     }
-                    watcher::Event::Init | watcher::Event::InitApply(_) => {}
+                    watcher::Event::Init => before_relist = Some(reader.state()),
+                    watcher::Event::InitApply(_) => {}
                 }
             }
         });
@@ -76,5 +85,65 @@ where
                 return;
             }
         }
+    }
+}
+
+/// The changes between the cache before and after a relist: objects that appeared, changed or
+/// disappeared while the watch was down.
+fn relist_changes<K: Resource<DynamicType = ()>>(
+    before: Vec<Arc<K>>,
+    after: Vec<Arc<K>>,
+) -> Vec<Change<K>> {
+    let mut old: std::collections::HashMap<ObjectRef<K>, Arc<K>> = before
+        .into_iter()
+        .map(|object| (ObjectRef::from_obj(object.as_ref()), object))
+        .collect();
+    let mut changes = Vec::new();
+    for object in after {
+        match old.remove(&ObjectRef::from_obj(object.as_ref())) {
+            None => changes.push((None, Some(object))),
+            Some(previous) => {
+                if previous.meta().resource_version != object.meta().resource_version {
+                    changes.push((Some(previous), Some(object)));
+                }
+            }
+        }
+    }
+    changes.extend(old.into_values().map(|gone| (Some(gone), None)));
+    changes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::Pod;
+
+    fn pod(name: &str, version: &str) -> Arc<Pod> {
+        let mut pod = Pod::default();
+        pod.metadata.name = Some(name.into());
+        pod.metadata.namespace = Some("ns".into());
+        pod.metadata.resource_version = Some(version.into());
+        Arc::new(pod)
+    }
+
+    #[test]
+    fn a_relist_reports_what_appeared_changed_and_disappeared() {
+        let before = vec![pod("same", "1"), pod("changed", "1"), pod("gone", "1")];
+        let after = vec![pod("same", "1"), pod("changed", "2"), pod("new", "3")];
+        let changes = relist_changes(before, after);
+        let names = |change: &Change<Pod>| {
+            let name = |p: &Option<Arc<Pod>>| p.as_ref().and_then(|p| p.metadata.name.clone());
+            (name(&change.0), name(&change.1))
+        };
+        let mut seen: Vec<_> = changes.iter().map(names).collect();
+        seen.sort();
+        assert_eq!(
+            seen,
+            vec![
+                (None, Some("new".to_owned())),
+                (Some("changed".to_owned()), Some("changed".to_owned())),
+                (Some("gone".to_owned()), None),
+            ]
+        );
     }
 }
