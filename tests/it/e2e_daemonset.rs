@@ -151,6 +151,16 @@ impl Cluster {
         }
     }
 
+    /// Creates upstream's simple DaemonSet and waits until it runs everywhere with status OK.
+    async fn run_simple_daemon(&self) {
+        self.daemon_sets()
+            .create(&PostParams::default(), &daemon_set(json!({})))
+            .await
+            .expect("create");
+        self.wait_running_on_all().await;
+        self.wait_status_ok().await;
+    }
+
     async fn label_node(&self, node: &str, color: Option<&str>) {
         let patch = json!({"metadata": {"labels": {COLOR: color}}});
         self.nodes()
@@ -174,13 +184,7 @@ fn colored(color: &'static str) -> impl Fn(&Node, &DaemonSet) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn should_run_and_stop_simple_daemon() {
     let cluster = cluster(3).await;
-    cluster
-        .daemon_sets()
-        .create(&PostParams::default(), &daemon_set(json!({})))
-        .await
-        .expect("create");
-    cluster.wait_running_on_all().await;
-    cluster.wait_status_ok().await;
+    cluster.run_simple_daemon().await;
     let pods = cluster
         .pods()
         .list(&ListParams::default())
@@ -256,13 +260,7 @@ async fn should_run_and_stop_complex_daemon_with_node_affinity() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn should_retry_creating_failed_daemon_pods() {
     let cluster = cluster(2).await;
-    cluster
-        .daemon_sets()
-        .create(&PostParams::default(), &daemon_set(json!({})))
-        .await
-        .expect("create");
-    cluster.wait_running_on_all().await;
-    cluster.wait_status_ok().await;
+    cluster.run_simple_daemon().await;
     let pods = cluster
         .pods()
         .list(&ListParams::default())
@@ -292,13 +290,7 @@ async fn should_retry_creating_failed_daemon_pods() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn should_list_and_delete_a_collection_of_daemon_sets() {
     let cluster = cluster(2).await;
-    cluster
-        .daemon_sets()
-        .create(&PostParams::default(), &daemon_set(json!({})))
-        .await
-        .expect("create");
-    cluster.wait_running_on_all().await;
-    cluster.wait_status_ok().await;
+    cluster.run_simple_daemon().await;
     let selector = ListParams::default().labels(&format!("{LABEL}={DS_NAME}"));
     let all: Api<DaemonSet> = Api::all(cluster.client.clone());
     assert_eq!(all.list(&selector).await.expect("list").items.len(), 1);
@@ -319,13 +311,7 @@ async fn should_verify_changes_to_a_daemon_set_status() {
     use futures::StreamExt;
     use kube::runtime::watcher;
     let cluster = cluster(2).await;
-    cluster
-        .daemon_sets()
-        .create(&PostParams::default(), &daemon_set(json!({})))
-        .await
-        .expect("create");
-    cluster.wait_running_on_all().await;
-    cluster.wait_status_ok().await;
+    cluster.run_simple_daemon().await;
     let watch = watcher(
         cluster.daemon_sets(),
         watcher::Config::default().fields(&format!("metadata.name={DS_NAME}")),

@@ -90,3 +90,22 @@ pub(crate) async fn patch_pod_status(
         .patch_status(name, &PatchParams::default(), &Patch::Merge(patch))
         .await
 }
+
+/// The pod's conditions as JSON with the one of `condition["type"]` replaced by `condition`
+/// (status patches carry the whole list, so the others must be kept).
+pub(crate) fn conditions_with(pod: &Pod, condition: serde_json::Value) -> Vec<serde_json::Value> {
+    let replaced = condition["type"].as_str().unwrap_or_default().to_owned();
+    let mut conditions: Vec<serde_json::Value> = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .map(|cs| {
+            cs.iter()
+                .filter(|c| c.type_ != replaced)
+                .filter_map(|c| serde_json::to_value(c).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    conditions.push(condition);
+    conditions
+}

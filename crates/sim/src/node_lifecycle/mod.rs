@@ -471,21 +471,13 @@ async fn evict(client: &Client, pod: &Pod) -> Result<(), kube::Error> {
     let ns = pod.metadata.namespace.clone().unwrap_or_default();
     let name = pod.metadata.name.clone().unwrap_or_default();
     let now = everynode_core::duration::format_rfc3339(Timestamp::now());
-    let mut conditions: Vec<serde_json::Value> = pod
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .map(|cs| {
-            cs.iter()
-                .filter(|c| c.type_ != POD_DISRUPTION_TARGET)
-                .filter_map(|c| serde_json::to_value(c).ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    conditions.push(json!({
-        "type": POD_DISRUPTION_TARGET, "status": "True", "reason": REASON_DELETION_BY_TAINT_MANAGER,
-        "message": "Taint manager: deleting due to NoExecute taint", "lastTransitionTime": now,
-    }));
+    let conditions = crate::api::conditions_with(
+        pod,
+        json!({
+            "type": POD_DISRUPTION_TARGET, "status": "True", "reason": REASON_DELETION_BY_TAINT_MANAGER,
+            "message": "Taint manager: deleting due to NoExecute taint", "lastTransitionTime": now,
+        }),
+    );
     if let Err(e) = patch_pod_status(
         client,
         &ns,

@@ -531,21 +531,13 @@ async fn execute(client: &Client, pod: &Pod, decision: Decision) -> Result<bool,
             });
             if !unchanged {
                 let now = everynode_core::duration::format_rfc3339(jiff::Timestamp::now());
-                let mut conditions: Vec<serde_json::Value> = pod
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.conditions.as_ref())
-                    .map(|cs| {
-                        cs.iter()
-                            .filter(|c| c.type_ != POD_SCHEDULED)
-                            .filter_map(|c| serde_json::to_value(c).ok())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                conditions.push(json!({
-                    "type": POD_SCHEDULED, "status": CONDITION_FALSE, "reason": REASON_UNSCHEDULABLE,
-                    "message": message, "lastProbeTime": null, "lastTransitionTime": now,
-                }));
+                let conditions = crate::api::conditions_with(
+                    pod,
+                    json!({
+                        "type": POD_SCHEDULED, "status": CONDITION_FALSE, "reason": REASON_UNSCHEDULABLE,
+                        "message": message, "lastProbeTime": null, "lastTransitionTime": now,
+                    }),
+                );
                 let mut status = json!({"conditions": conditions});
                 if let Some((node, _)) = &preemption {
                     status["nominatedNodeName"] = json!(node);
