@@ -350,3 +350,37 @@ fn exec_and_logs_say_what_a_simulated_container_can_do() {
     let error = kubectl.run(&["exec", &pod, "--", "ls"]).err();
     assert!(error.contains("everynode simulates containers"), "{error}");
 }
+
+#[test]
+fn a_restart_with_more_nodes_adds_them_and_sigterm_stops_cleanly() {
+    let mut server = Server::start(&["up", "--nodes", "2"]);
+    let kubectl = Kubectl::new(&server.kubeconfig());
+    kubectl.apply(&daemon_set("agent", "")).ok();
+    wait_for_placement(&kubectl, "agent", &["node-1", "node-2"]);
+    let status = server.terminate();
+    assert!(status.success(), "SIGTERM exit: {status}");
+
+    // Three nodes now: node-3 is added, nothing is removed, the DaemonSet follows.
+    server.restart_with(&["up", "--nodes", "3"]);
+    let kubectl = Kubectl::new(&server.kubeconfig());
+    let nodes = kubectl.jsonpath(&["get", "nodes"], "{.items[*].metadata.name}");
+    assert_eq!(nodes, "node-1 node-2 node-3");
+    wait_for_placement(&kubectl, "agent", &["node-1", "node-2", "node-3"]);
+
+    // Fewer nodes asked for: none removed.
+    server.restart_with(&["up", "--nodes", "1"]);
+    let kubectl = Kubectl::new(&server.kubeconfig());
+    let nodes = kubectl.jsonpath(&["get", "nodes"], "{.items[*].metadata.name}");
+    assert_eq!(nodes, "node-1 node-2 node-3");
+}
+
+#[test]
+fn the_kubeconfig_is_readable_only_by_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = Server::start(&["up", "--nodes", "1"]);
+    let mode = std::fs::metadata(server.kubeconfig())
+        .expect("kubeconfig")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+}

@@ -69,6 +69,28 @@ impl Server {
         self.spawn();
     }
 
+    /// Sends SIGTERM and waits (with a deadline) for the process to exit; returns its status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("a running server");
+        let sent = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -TERM failed");
+        wait_for(
+            "the server to exit after SIGTERM",
+            Duration::from_secs(20),
+            || child.try_wait().ok().flatten(),
+        )
+    }
+
+    /// Starts the server again on the same directory, with `args` in place of the first ones.
+    pub fn restart_with(&mut self, args: &[&str]) {
+        self.kill();
+        self.args = args.iter().map(|a| a.to_string()).collect();
+        self.spawn();
+    }
+
     /// SIGKILLs the process.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
