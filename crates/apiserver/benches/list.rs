@@ -98,6 +98,8 @@ fn list(c: &mut Criterion) {
     // Client-side decoding into typed Pods is the caller's cost, shown for scale only.
     group.sample_size(10);
     group.bench_function("kube_rs_list_typed", |b| {
+        // The client spawns its buffer task, so it needs the runtime entered.
+        let _entered = runtime.enter();
         let api: Api<Pod> =
             Api::namespaced(kube::Client::new(service.clone(), "default"), NAMESPACE);
         b.iter(|| {
