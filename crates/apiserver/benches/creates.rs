@@ -5,7 +5,8 @@
 //! fresh on-disk store (SQLite WAL, synchronous=FULL) in a temp dir.
 //!
 //! `cargo bench -p everynode-apiserver --bench creates`; `BENCH_RUNS` and `BENCH_CREATES` (per
-//! run with group commit; per-write runs do an eighth, since each costs an fsync) tune it.
+//! run with group commit; per-write runs do an eighth, since each costs an fsync) tune it;
+//! `BENCH_ONLY` (e.g. `"api group"`) picks one configuration.
 
 mod common;
 
@@ -43,6 +44,8 @@ fn env_usize(name: &str, default: usize) -> usize {
 fn main() {
     let runs = env_usize("BENCH_RUNS", 5);
     let creates = env_usize("BENCH_CREATES", 16_000);
+    // `BENCH_ONLY="api group"` runs one configuration (for profiling).
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -61,6 +64,9 @@ fn main() {
         ] {
             // Per-write commits pay one fsync each: fewer creates keep the run short, and the
             // rate does not depend on the count.
+            if !only.is_empty() && !format!("{layer_name} {mode}").contains(&only) {
+                continue;
+            }
             let count = if max_batch == 1 { creates / 8 } else { creates };
             let options = StoreOptions {
                 max_batch,
