@@ -384,3 +384,35 @@ fn the_kubeconfig_is_readable_only_by_its_owner() {
         .mode();
     assert_eq!(mode & 0o777, 0o600, "{mode:o}");
 }
+
+#[test]
+fn drain_without_eviction_deletes_through_protobuf_delete_options() {
+    // `--disable-eviction` makes kubectl's typed client DELETE with a protobuf DeleteOptions body.
+    let server = Server::start(&["up", "--nodes", "2"]);
+    let kubectl = Kubectl::new(&server.kubeconfig());
+    kubectl.apply(&daemon_set("agent", "")).ok();
+    kubectl.apply("apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  nodeName: node-1\n  containers:\n  - name: web\n    image: nginx\n").ok();
+    wait_for_placement(&kubectl, "agent", &["node-1", "node-2"]);
+    let out = kubectl
+        .run(&[
+            "drain",
+            "node-1",
+            "--ignore-daemonsets",
+            "--force",
+            "--disable-eviction",
+            "--timeout=30s",
+        ])
+        .ok();
+    assert!(
+        out.contains("pod/web deleted") && out.contains("node/node-1 drained"),
+        "{out}"
+    );
+    assert!(
+        !kubectl.run(&["get", "pod", "web"]).success,
+        "web survived the drain"
+    );
+    assert_eq!(
+        placement(&kubectl, "agent"),
+        ["node-1 Running", "node-2 Running"]
+    );
+}
