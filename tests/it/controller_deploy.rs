@@ -583,7 +583,14 @@ fn deploy_manifests_apply_and_grant_only_what_the_controller_uses() {
             .ok();
         assert!(out.contains("everynode-controller"), "{out}");
     } else {
-        let servable = ["Namespace", "ServiceAccount"];
+        let servable = [
+            "Namespace",
+            "ServiceAccount",
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "Role",
+            "RoleBinding",
+        ];
         for (file, value) in documents
             .iter()
             .filter(|(_, v)| servable.iter().any(|k| v["kind"] == *k))

@@ -63,12 +63,12 @@ fn operations() -> Vec<Operation> {
 /// `CoreV1`, `AppsV1`, `EventsV1`: upstream operation ids carry the group so they stay unique
 /// when two groups serve the same kind (core and events.k8s.io `Event`).
 fn group_prefix(group: &str, version: &str) -> String {
-    let name = match group.split('.').next() {
-        Some("") | None => "core",
-        Some(first) => first,
-    };
+    // Upstream drops the `.k8s.io` suffix and camel-cases the rest:
+    // `rbac.authorization.k8s.io` → `RbacAuthorization`, `coordination.k8s.io` → `Coordination`.
+    let name = group.strip_suffix(".k8s.io").unwrap_or(group);
+    let name = if name.is_empty() { "core" } else { name };
     let mut out = String::new();
-    for part in [name, version] {
+    for part in name.split('.').chain([version]) {
         let mut chars = part.chars();
         if let Some(c) = chars.next() {
             out.extend(c.to_uppercase());

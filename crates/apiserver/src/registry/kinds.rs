@@ -9,6 +9,7 @@ use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{
     ConfigMap, Event, Namespace, Node, Pod, ServiceAccount, Taint, Toleration,
 };
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::api::scheduling::v1::PriorityClass;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -354,6 +355,58 @@ fn priority_class_create(value: &mut Value, _: &Admission<'_>) -> Result<(), Vec
     })
 }
 
+// === RBAC: stored and validated, never enforced ===
+
+fn role_create(value: &mut Value, _: &Admission<'_>) -> Result<(), Vec<Cause>> {
+    typed(value, |role: &mut Role| validation::role(role))
+}
+
+fn role_update(new: &mut Value, old: &Value) -> Result<(), Vec<Cause>> {
+    typed_update(new, old, |new: &mut Role, old| {
+        validation::role_update(new, old)
+    })
+}
+
+fn cluster_role_create(value: &mut Value, _: &Admission<'_>) -> Result<(), Vec<Cause>> {
+    typed(value, |role: &mut ClusterRole| {
+        validation::cluster_role(role)
+    })
+}
+
+fn cluster_role_update(new: &mut Value, old: &Value) -> Result<(), Vec<Cause>> {
+    typed_update(new, old, |new: &mut ClusterRole, old| {
+        validation::cluster_role_update(new, old)
+    })
+}
+
+fn role_binding_create(value: &mut Value, _: &Admission<'_>) -> Result<(), Vec<Cause>> {
+    typed(value, |binding: &mut RoleBinding| {
+        defaults::role_binding(binding);
+        validation::role_binding(binding)
+    })
+}
+
+fn role_binding_update(new: &mut Value, old: &Value) -> Result<(), Vec<Cause>> {
+    typed_update(new, old, |new: &mut RoleBinding, old| {
+        defaults::role_binding(new);
+        validation::role_binding_update(new, old)
+    })
+}
+
+fn cluster_role_binding_create(value: &mut Value, _: &Admission<'_>) -> Result<(), Vec<Cause>> {
+    typed(value, |binding: &mut ClusterRoleBinding| {
+        defaults::cluster_role_binding(binding);
+        validation::cluster_role_binding(binding)
+    })
+}
+
+fn cluster_role_binding_update(new: &mut Value, old: &Value) -> Result<(), Vec<Cause>> {
+    typed_update(new, old, |new: &mut ClusterRoleBinding, old| {
+        defaults::cluster_role_binding(new);
+        validation::cluster_role_binding_update(new, old)
+    })
+}
+
 fn daemon_set_main_update(new: &mut Value, old: &Value) -> Result<(), Vec<Cause>> {
     keep_status(new, old);
     daemon_set_update(new, old)
@@ -421,6 +474,28 @@ rules_for!(
     no_update,
     no_update
 );
+rules_for!(ROLES, Role, role_create, role_update, no_update);
+rules_for!(
+    CLUSTER_ROLES,
+    ClusterRole,
+    cluster_role_create,
+    cluster_role_update,
+    no_update
+);
+rules_for!(
+    ROLE_BINDINGS,
+    RoleBinding,
+    role_binding_create,
+    role_binding_update,
+    no_update
+);
+rules_for!(
+    CLUSTER_ROLE_BINDINGS,
+    ClusterRoleBinding,
+    cluster_role_binding_create,
+    cluster_role_binding_update,
+    no_update
+);
 rules_for!(UNCHECKED, Value, no_create, no_update, no_update);
 
 /// The rules of a served resource.
@@ -436,6 +511,10 @@ pub fn rules(resource: &Resource) -> &'static Rules {
         "controllerrevisions.apps" => &CONTROLLER_REVISIONS,
         "leases.coordination.k8s.io" => &LEASES,
         "priorityclasses.scheduling.k8s.io" => &PRIORITY_CLASSES,
+        "roles.rbac.authorization.k8s.io" => &ROLES,
+        "clusterroles.rbac.authorization.k8s.io" => &CLUSTER_ROLES,
+        "rolebindings.rbac.authorization.k8s.io" => &ROLE_BINDINGS,
+        "clusterrolebindings.rbac.authorization.k8s.io" => &CLUSTER_ROLE_BINDINGS,
         _ => &UNCHECKED,
     }
 }

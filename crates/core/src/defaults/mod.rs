@@ -15,6 +15,9 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::keys::DEFAULT_SCHEDULER_NAME;
 
+mod rbac;
+pub use rbac::{cluster_role_binding, role_binding};
+
 #[cfg(test)]
 mod tests;
 

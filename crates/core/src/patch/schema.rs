@@ -113,6 +113,9 @@ impl Schema {
             "ControllerRevision" | "Event" | "Lease" | "ConfigMap" | "PriorityClass" => {
                 &METADATA_ONLY
             }
+            // rules, subjects and every list inside them are `listType=atomic` without a
+            // patchStrategy, so only metadata merges specially.
+            "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding" => &METADATA_ONLY,
             _ => &EMPTY,
         }
     }
@@ -299,6 +302,10 @@ mod tests {
             "ConfigMap",
             "ServiceAccount",
             "PriorityClass",
+            "Role",
+            "ClusterRole",
+            "RoleBinding",
+            "ClusterRoleBinding",
         ] {
             assert_eq!(
                 lookup(kind, &["metadata", "ownerReferences"]).merge_key,

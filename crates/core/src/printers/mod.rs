@@ -12,6 +12,7 @@ pub mod daemonsets;
 pub mod events;
 pub mod nodes;
 pub mod pods;
+pub mod rbac;
 mod simple;
 
 use jiff::Timestamp;
@@ -162,6 +163,8 @@ pub fn column_definitions(resource: &str) -> Vec<ColumnDefinition> {
         "serviceaccounts" => serviceaccounts::column_definitions(),
         "leases" => leases::column_definitions(),
         "priorityclasses" => priorityclasses::column_definitions(),
+        "roles" | "clusterroles" => rbac::role_column_definitions(),
+        "rolebindings" | "clusterrolebindings" => rbac::binding_column_definitions(),
         _ => generic::column_definitions(),
     }
 }
@@ -192,6 +195,16 @@ pub fn print_row(resource: &str, obj: &Value, now: Timestamp) -> Result<TableRow
         "serviceaccounts" => plain(serviceaccounts::row_cells(&decode(resource, obj)?, now)),
         "leases" => plain(leases::row_cells(&decode(resource, obj)?, now)),
         "priorityclasses" => plain(priorityclasses::row_cells(&decode(resource, obj)?, now)),
+        "roles" | "clusterroles" => {
+            let meta = match obj.get("metadata") {
+                Some(m) => decode(resource, m)?,
+                None => Default::default(),
+            };
+            plain(rbac::role_row_cells(&meta))
+        }
+        "rolebindings" | "clusterrolebindings" => {
+            plain(rbac::binding_row_cells(&decode(resource, obj)?, now))
+        }
         _ => {
             let meta = match obj.get("metadata") {
                 Some(m) => decode(resource, m)?,
@@ -235,6 +248,13 @@ mod tests {
             ("serviceaccounts", json!({"metadata": meta})),
             ("leases", json!({"metadata": meta})),
             ("priorityclasses", json!({"metadata": meta, "value": 5})),
+            ("roles", json!({"metadata": meta})),
+            ("clusterroles", json!({"metadata": meta})),
+            (
+                "rolebindings",
+                json!({"metadata": meta, "roleRef": {"kind": "Role", "name": "r"}}),
+            ),
+            ("clusterrolebindings", json!({"metadata": meta})),
             ("customthings", json!({"metadata": meta})),
         ];
         for (resource, obj) in objects {

@@ -13,6 +13,7 @@ mod core;
 mod groups;
 mod meta;
 mod pod;
+mod rbac;
 mod scalars;
 mod schema;
 mod wire;
@@ -159,6 +160,8 @@ fn lookup(api_version: &str, kind: &str) -> Option<&'static Message> {
         .map(|(_, _, message)| *message)
 }
 
+const RBAC_V1: &str = "rbac.authorization.k8s.io/v1";
+
 /// Supported kinds: the apiVersions each is accepted in, its kind, and its descriptor.
 /// policy/v1beta1 Eviction has the same layout as policy/v1.
 static KINDS: &[(&[&str], &str, &Message)] = &[
@@ -180,6 +183,14 @@ static KINDS: &[(&[&str], &str, &Message)] = &[
         &groups::CONTROLLER_REVISION,
     ),
     (&["coordination.k8s.io/v1"], "Lease", &groups::LEASE),
+    (&[RBAC_V1], "Role", &rbac::ROLE),
+    (&[RBAC_V1], "ClusterRole", &rbac::CLUSTER_ROLE),
+    (&[RBAC_V1], "RoleBinding", &rbac::ROLE_BINDING),
+    (
+        &[RBAC_V1],
+        "ClusterRoleBinding",
+        &rbac::CLUSTER_ROLE_BINDING,
+    ),
 ];
 
 /// The `runtime.Unknown` envelope: `typeMeta = 1` {`apiVersion = 1`, `kind = 2`}, `raw = 2`,

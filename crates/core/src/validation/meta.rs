@@ -28,11 +28,17 @@ pub enum ObjectName {
     Subdomain,
     /// `NameIsDNSLabel` — Namespace.
     Label,
+    /// `path.IsValidPathSegmentName` — RBAC roles and bindings (upstream `minimalNameRequirements`,
+    /// which ignores the generateName prefix flag).
+    PathSegment,
 }
 
 impl ObjectName {
     /// Upstream name functions: with `prefix` (a generateName) a trailing dash is allowed.
     fn check(self, name: &str, prefix: bool) -> Vec<String> {
+        if self == ObjectName::PathSegment {
+            return path_segment_name(name);
+        }
         let masked;
         let name = if prefix && name.ends_with('-') {
             masked = format!("{}a", &name[..name.len() - 1]);
@@ -43,8 +49,23 @@ impl ObjectName {
         match self {
             ObjectName::Subdomain => is_dns1123_subdomain(name),
             ObjectName::Label => is_dns1123_label(name),
+            ObjectName::PathSegment => path_segment_name(name),
         }
     }
+}
+
+/// Upstream `path.IsValidPathSegmentName`: the name must survive as one URL path segment.
+pub(crate) fn path_segment_name(name: &str) -> Vec<String> {
+    for illegal in [".", ".."] {
+        if name == illegal {
+            return vec![format!("may not be '{illegal}'")];
+        }
+    }
+    ["/", "%"]
+        .into_iter()
+        .filter(|illegal| name.contains(illegal))
+        .map(|illegal| format!("may not contain '{illegal}'"))
+        .collect()
 }
 
 /// Upstream core `ValidateObjectMeta` for create with DNS-subdomain names (see [`object_meta_with`]).

@@ -9,6 +9,7 @@ mod apps;
 mod container;
 mod meta;
 mod pod;
+mod rbac;
 #[cfg(test)]
 mod tests;
 
@@ -23,6 +24,11 @@ pub use meta::{
     selector_string,
 };
 pub use pod::{POD_UPDATE_FORBIDDEN_MESSAGE, pod_create, pod_spec, pod_template_spec, pod_update};
+pub use rbac::{
+    CANNOT_CHANGE_ROLE_REF, RBAC_GROUP, cluster_role, cluster_role_binding,
+    cluster_role_binding_update, cluster_role_update, role, role_binding, role_binding_update,
+    role_update,
+};
 
 use crate::labels::go_quote;
 
