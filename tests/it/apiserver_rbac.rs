@@ -233,7 +233,8 @@ subjects:
 ";
     let error = kubectl.apply(bad).err();
     for expected in [
-        r#"ClusterRoleBinding.rbac.authorization.k8s.io "bad" is invalid"#,
+        // kubectl rewords a 422 Invalid Status as "The <Kind> <name> is invalid" plus its causes.
+        r#"The ClusterRoleBinding "bad" is invalid"#,
         r#"roleRef.kind: Unsupported value: "Role": supported values: "ClusterRole""#,
         "subjects[0].namespace: Required value",
         r#"subjects[1].kind: Unsupported value: "Robot""#,
@@ -252,14 +253,18 @@ subjects:
         .ok();
     assert!(out.contains("(server dry run)"), "{out}");
     let error = kubectl
-        .apply("{apiVersion: rbac.authorization.k8s.io/v1, kind: Role, metadata: {name: '..', namespace: default}}")
+        // A POST, since client-go refuses such a name in a request path before sending.
+        .run_with_input(
+            &["create", "-f", "-"],
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: '..', namespace: default}\n",
+        )
         .err();
     assert!(
         error.contains("metadata.name: Invalid value: \"..\": may not be '..'"),
         "{error}"
     );
     let error = kubectl
-        .apply("{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: r}, rules: [{apiGroups: [''], resources: [pods]}]}")
+        .apply("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: r}\nrules: [{apiGroups: [''], resources: [pods]}]\n")
         .err();
     assert!(
         error.contains("rules[0].verbs: Required value: verbs must contain at least one value"),
