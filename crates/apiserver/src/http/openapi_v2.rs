@@ -299,4 +299,14 @@ mod tests {
         let core = b"group: \"\"\nkind: Namespace\nversion: v1\n";
         assert!(proto.windows(core.len()).any(|w| w == core));
     }
+
+    #[test]
+    fn operation_ids_name_the_group_as_upstream() {
+        assert_eq!(group_prefix("", "v1"), "CoreV1");
+        assert_eq!(group_prefix("events.k8s.io", "v1"), "EventsV1");
+        assert_eq!(
+            group_prefix("rbac.authorization.k8s.io", "v1"),
+            "RbacAuthorizationV1"
+        );
+    }
 }

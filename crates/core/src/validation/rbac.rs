@@ -256,3 +256,111 @@ fn role_ref_unchanged(new: &RoleRef, old: &RoleRef) -> Option<FieldError> {
         FieldError::invalid("roleRef", value, CANNOT_CHANGE_ROLE_REF)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, Role, RoleBinding, RoleRef, Subject};
+    use serde_json::json;
+
+    use super::*;
+
+    fn texts(errors: &[FieldError]) -> Vec<String> {
+        errors.iter().map(FieldError::text).collect()
+    }
+
+    fn role_ref(name: &str) -> RoleRef {
+        RoleRef {
+            api_group: RBAC_GROUP.into(),
+            kind: "ClusterRole".into(),
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn names_only_need_to_be_path_segments() {
+        let mut role: Role = serde_json::from_value(
+            json!({"metadata": {"name": "system:Controller_1", "namespace": "default"}}),
+        )
+        .expect("role");
+        assert!(super::role(&role).is_empty());
+        role.metadata.name = Some("a/b%c".into());
+        assert_eq!(
+            texts(&super::role(&role)),
+            [
+                r#"metadata.name: Invalid value: "a/b%c": may not contain '/'"#,
+                r#"metadata.name: Invalid value: "a/b%c": may not contain '%'"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn cluster_bindings_need_service_account_namespaces() {
+        let subject = Subject {
+            kind: "ServiceAccount".into(),
+            name: "sa".into(),
+            ..Default::default()
+        };
+        let cluster = ClusterRoleBinding {
+            metadata: ObjectMeta {
+                name: Some("b".into()),
+                ..Default::default()
+            },
+            role_ref: role_ref("view"),
+            subjects: Some(vec![subject.clone()]),
+        };
+        assert_eq!(
+            texts(&cluster_role_binding(&cluster)),
+            ["subjects[0].namespace: Required value"]
+        );
+        let namespaced = RoleBinding {
+            metadata: ObjectMeta {
+                name: Some("b".into()),
+                namespace: Some("default".into()),
+                ..Default::default()
+            },
+            role_ref: role_ref("view"),
+            subjects: Some(vec![subject]),
+        };
+        assert!(role_binding(&namespaced).is_empty());
+    }
+
+    #[test]
+    fn role_ref_cannot_change() {
+        let old = RoleBinding {
+            metadata: ObjectMeta {
+                name: Some("b".into()),
+                namespace: Some("default".into()),
+                resource_version: Some("1".into()),
+                ..Default::default()
+            },
+            role_ref: role_ref("view"),
+            subjects: None,
+        };
+        let mut new = old.clone();
+        new.role_ref.name = "edit".into();
+        assert_eq!(
+            texts(&role_binding_update(&new, &old)),
+            [
+                r#"roleRef: Invalid value: rbac.RoleRef{APIGroup:"rbac.authorization.k8s.io", Kind:"ClusterRole", Name:"edit"}: cannot change roleRef"#
+            ]
+        );
+    }
+
+    #[test]
+    fn rules_cover_resources_or_urls() {
+        let role: Role = serde_json::from_value(json!({
+            "metadata": {"name": "r", "namespace": "default"},
+            "rules": [{"verbs": ["get"], "nonResourceURLs": ["/healthz"]}, {"verbs": []}],
+        }))
+        .expect("role");
+        assert_eq!(
+            texts(&super::role(&role)),
+            [
+                r#"rules[0].nonResourceURLs: Invalid value: []string{"/healthz"}: namespaced rules cannot apply to non-resource URLs"#,
+                "rules[1].verbs: Required value: verbs must contain at least one value",
+                "rules[1].apiGroups: Required value: resource rules must supply at least one api group",
+                "rules[1].resources: Required value: resource rules must supply at least one resource",
+            ]
+        );
+    }
+}
