@@ -9,6 +9,7 @@ mod apiserver_kubectl;
 mod apiserver_store;
 mod cli;
 mod controller_deploy;
+mod deployments;
 mod e2e_daemonset;
 mod garbage_collector;
 mod rollout;

@@ -16,6 +16,7 @@ mod pod;
 mod scalars;
 mod schema;
 mod wire;
+mod workloads;
 
 #[cfg(test)]
 mod tests;
@@ -180,6 +181,9 @@ static KINDS: &[(&[&str], &str, &Message)] = &[
         &groups::CONTROLLER_REVISION,
     ),
     (&["coordination.k8s.io/v1"], "Lease", &groups::LEASE),
+    (&["apps/v1"], "Deployment", &workloads::DEPLOYMENT),
+    (&["apps/v1"], "ReplicaSet", &workloads::REPLICA_SET),
+    (&["autoscaling/v1"], "Scale", &workloads::SCALE),
 ];
 
 /// The `runtime.Unknown` envelope: `typeMeta = 1` {`apiVersion = 1`, `kind = 2`}, `raw = 2`,

@@ -11,6 +11,7 @@ mod meta;
 mod pod;
 #[cfg(test)]
 mod tests;
+mod workloads;
 
 pub use apps::{
     controller_revision, controller_revision_update, daemon_set_create,
@@ -23,6 +24,10 @@ pub use meta::{
     selector_string,
 };
 pub use pod::{POD_UPDATE_FORBIDDEN_MESSAGE, pod_create, pod_spec, pod_template_spec, pod_update};
+pub use workloads::{
+    deployment_create, deployment_status_update, deployment_update, replica_set_create,
+    replica_set_status_update, replica_set_update,
+};
 
 use crate::labels::go_quote;
 
