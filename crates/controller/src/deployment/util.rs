@@ -198,10 +198,12 @@ pub fn set_deployment_revision(d: &mut Deployment, revision: &str) -> bool {
 /// The template without the `pod-template-hash` label.
 fn without_hash(template: &PodTemplateSpec) -> PodTemplateSpec {
     let mut t = template.clone();
-    if let Some(labels) = t.metadata.as_mut().and_then(|m| m.labels.as_mut()) {
+    if let Some(meta) = t.metadata.as_mut()
+        && let Some(labels) = meta.labels.as_mut()
+    {
         labels.remove(POD_TEMPLATE_HASH_LABEL);
         if labels.is_empty() {
-            t.metadata.as_mut().map(|m| m.labels = None);
+            meta.labels = None;
         }
     }
     t
@@ -417,13 +419,15 @@ pub fn calculate_status(
     let available = available_sum(all.iter().copied());
     let total = spec_sum(all.iter().copied());
     let old = d.status.clone().unwrap_or_default();
+    // Every counter is `omitempty` upstream: a zero is left out.
+    let nz = |n: i32| (n != 0).then_some(n);
     let mut status = DeploymentStatus {
         observed_generation: d.metadata.generation,
-        replicas: Some(actual_sum(all.iter().copied())),
-        updated_replicas: Some(actual_sum(new_rs)),
-        ready_replicas: Some(ready_sum(all.iter().copied())),
-        available_replicas: Some(available),
-        unavailable_replicas: Some((total - available).max(0)),
+        replicas: nz(actual_sum(all.iter().copied())),
+        updated_replicas: nz(actual_sum(new_rs)),
+        ready_replicas: nz(ready_sum(all.iter().copied())),
+        available_replicas: nz(available),
+        unavailable_replicas: nz((total - available).max(0)),
         collision_count: old.collision_count,
         conditions: old.conditions.clone(),
         terminating_replicas: None,

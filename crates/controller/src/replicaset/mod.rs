@@ -273,7 +273,15 @@ impl ReplicaSetController {
         let current = rs.status.clone().unwrap_or_default();
         if current != plan.status {
             let api: Api<ReplicaSet> = Api::namespaced(self.client.clone(), namespace);
-            let patch = json!({"status": plan.status});
+            // A merge patch leaves out what serializes as absent: zeroed counters are sent as
+            // null so they are removed, as upstream's omitempty status has them.
+            let mut status = json!(plan.status);
+            for counter in ["fullyLabeledReplicas", "readyReplicas", "availableReplicas"] {
+                if status.get(counter).is_none() {
+                    status[counter] = serde_json::Value::Null;
+                }
+            }
+            let patch = json!({ "status": status });
             api.patch_status(name, &params(), &Patch::Merge(&patch))
                 .await
                 .map_err(err)?;

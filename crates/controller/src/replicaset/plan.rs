@@ -113,11 +113,13 @@ pub fn status(rs: &ReplicaSet, owned: &[&Pod], now: Timestamp) -> ReplicaSetStat
             .all(|(k, v)| labels.get(k) == Some(v))
     });
     let old = rs.status.clone().unwrap_or_default();
+    // The counters other than `replicas` are `omitempty` upstream: a zero is left out.
+    let nz = |n: i32| (n != 0).then_some(n);
     ReplicaSetStatus {
         replicas: i32::try_from(owned.len()).unwrap_or(i32::MAX),
-        fully_labeled_replicas: Some(fully_labeled),
-        ready_replicas: Some(count(&|p: &Pod| is_pod_ready(p))),
-        available_replicas: Some(count(&|p: &Pod| is_pod_available(p, min_ready, now))),
+        fully_labeled_replicas: nz(fully_labeled),
+        ready_replicas: nz(count(&|p: &Pod| is_pod_ready(p))),
+        available_replicas: nz(count(&|p: &Pod| is_pod_available(p, min_ready, now))),
         observed_generation: rs.metadata.generation,
         conditions: old.conditions,
         terminating_replicas: old.terminating_replicas,
@@ -142,7 +144,7 @@ pub fn pods_to_delete(owned: &[&Pod], count: usize) -> Vec<String> {
             )
         })
         .collect();
-    ranked.sort_by(|a, b| deletion_order(a, b));
+    ranked.sort_by(deletion_order);
     ranked
         .into_iter()
         .take(count)
@@ -318,6 +320,7 @@ mod tests {
         assert_eq!(plan.create, 1);
         assert_eq!(plan.status.replicas, 2);
         assert_eq!(plan.status.ready_replicas, Some(2));
+        assert_eq!(plan.status.available_replicas, Some(2));
         assert_eq!(plan.status.observed_generation, Some(2));
     }
 

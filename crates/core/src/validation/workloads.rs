@@ -371,7 +371,10 @@ mod tests {
             json!({"selector": {"matchLabels": {"app": "web", "tier": "x"}}, "template": t}),
         );
         let errs = deployment_update(&new, &old, true);
-        assert_eq!(errs.len(), 1);
-        assert_eq!(errs[0].field, "spec.selector");
+        assert!(
+            errs.iter()
+                .any(|e| e.field == "spec.selector" && e.message.ends_with(FIELD_IMMUTABLE)),
+            "{errs:?}"
+        );
     }
 }
