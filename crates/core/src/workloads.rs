@@ -84,9 +84,11 @@ pub fn deployment_prepare_for_update(new: &mut Deployment, old: &Deployment) {
     ));
 }
 
-/// Upstream `deploymentStatusStrategy.PrepareForUpdate`: only status changes.
+/// Upstream `deploymentStatusStrategy.PrepareForUpdate`: spec and labels come from the stored
+/// object; annotations may change (the controller writes the revision annotation this way).
 pub fn deployment_prepare_for_status_update(new: &mut Deployment, old: &Deployment) {
     new.spec.clone_from(&old.spec);
+    new.metadata.labels.clone_from(&old.metadata.labels);
     new.metadata.generation = old.metadata.generation;
 }
 

@@ -15,14 +15,17 @@ use serde_json::json;
 use everynode_core::labels::Selector;
 use everynode_core::pod::{controller_ref, controller_ref_of_kind, is_pod_terminal};
 
+use crate::runtime::events::Recorder;
 use crate::runtime::informer::{Change, Informer};
 use crate::runtime::queue::WorkQueue;
 use plan::Action;
 
 /// The kind that owns ReplicaSets.
 const KIND: &str = "Deployment";
-/// The field manager of this controller's writes.
+/// The field manager of this controller's writes and the component of its events.
 const MANAGER: &str = "deployment-controller";
+/// Event type `Normal`.
+const NORMAL: &str = "Normal";
 
 /// Why a Deployment sync failed; the key is retried.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +58,7 @@ pub struct DeploymentController {
     deployments: Store<Deployment>,
     replica_sets: Store<ReplicaSet>,
     pods: Store<Pod>,
+    recorder: Recorder,
 }
 
 fn key_of(namespace: Option<&str>, name: Option<&str>) -> String {
@@ -140,6 +144,7 @@ impl DeploymentController {
             ));
         }
         Arc::new(Self {
+            recorder: Recorder::for_component(client.clone(), MANAGER),
             client,
             deployments: deployments.store,
             replica_sets: replica_sets.store,
@@ -230,6 +235,10 @@ impl DeploymentController {
                     }
                 }
             }
+        }
+        for (reason, message) in &plan.events {
+            self.recorder
+                .record_on(KIND, &d.metadata, NORMAL, reason, message);
         }
         if let Some(updated) = &plan.deployment {
             let api: Api<Deployment> = Api::namespaced(self.client.clone(), namespace);

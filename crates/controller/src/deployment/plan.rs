@@ -36,7 +36,12 @@ pub struct DeploymentPlan {
     pub deployment: Option<Deployment>,
     /// Sync again after this many seconds (the progress deadline).
     pub requeue_after_seconds: Option<u64>,
+    /// Normal events to record on the Deployment once the writes succeeded: (reason, message).
+    pub events: Vec<(&'static str, String)>,
 }
+
+/// Event reason of every ReplicaSet resize (upstream `ScalingReplicaSet`).
+pub const SCALING_REPLICA_SET: &str = "ScalingReplicaSet";
 
 /// The working state of one sync: the Deployment copy and its ReplicaSets as the sync changes them.
 struct Sync<'a> {
@@ -44,6 +49,7 @@ struct Sync<'a> {
     d: Deployment,
     rses: Vec<ReplicaSet>,
     actions: Vec<Action>,
+    events: Vec<(&'static str, String)>,
     now: Timestamp,
 }
 
@@ -94,6 +100,7 @@ pub fn plan(
         d: d.clone(),
         rses: owned,
         actions: Vec::new(),
+        events: Vec::new(),
         now,
     };
     let paused = d.spec.as_ref().and_then(|s| s.paused).unwrap_or(false);
@@ -110,6 +117,7 @@ pub fn plan(
         }
     }
     out.actions = sync.actions;
+    out.events = sync.events;
     if !everynode_core::strategy::semantic_eq(&sync.d, d) {
         out.deployment = Some(sync.d.clone());
     }
@@ -258,6 +266,12 @@ impl Sync<'_> {
         let new_replicas = new_rs_new_replicas(&self.d, &all, &rs);
         set_replicas(&mut rs, new_replicas);
         set_new_rs_annotations(&self.d, &mut rs, new_revision, false);
+        if new_replicas > 0 {
+            self.events.push((
+                SCALING_REPLICA_SET,
+                format!("Scaled up replica set {name} from 0 to {new_replicas}"),
+            ));
+        }
         self.actions.push(Action::Create(rs.clone()));
         self.rses.push(rs);
         set_deployment_revision(&mut self.d, &new_revision.to_string());
@@ -294,7 +308,16 @@ impl Sync<'_> {
         let n = desired(&self.d);
         let max = n + max_surge(&self.d);
         let mut rs = self.rses[i].clone();
-        let size_changed = replicas(&rs) != to;
+        let from = replicas(&rs);
+        let size_changed = from != to;
+        if size_changed {
+            let direction = if to > from { "up" } else { "down" };
+            let rs_name = rs.metadata.name.as_deref().unwrap_or_default();
+            self.events.push((
+                SCALING_REPLICA_SET,
+                format!("Scaled {direction} replica set {rs_name} from {from} to {to}"),
+            ));
+        }
         set_replicas(&mut rs, to);
         let annotations_changed = set_replicas_annotations(&mut rs, n, max);
         if size_changed || annotations_changed {

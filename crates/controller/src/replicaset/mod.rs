@@ -15,14 +15,19 @@ use serde_json::json;
 use everynode_core::labels::Selector;
 use everynode_core::pod::controller_ref_of_kind;
 
+use crate::runtime::events::Recorder;
 use crate::runtime::expectations::Expectations;
 use crate::runtime::informer::{Change, Informer};
 use crate::runtime::queue::WorkQueue;
 
 /// The kind this controller owns pods as.
 const KIND: &str = "ReplicaSet";
-/// The field manager of this controller's writes.
+/// The field manager of this controller's writes and the component of its events.
 const MANAGER: &str = "replicaset-controller";
+/// Event type `Normal`.
+const NORMAL: &str = "Normal";
+/// Event type `Warning`.
+const WARNING: &str = "Warning";
 
 /// Why a ReplicaSet sync failed; the key is retried.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +57,7 @@ pub struct ReplicaSetController {
     replica_sets: Store<ReplicaSet>,
     pods: Store<Pod>,
     expectations: Arc<Expectations>,
+    recorder: Recorder,
 }
 
 /// `namespace/name`.
@@ -170,6 +176,7 @@ impl ReplicaSetController {
             ));
         }
         Arc::new(Self {
+            recorder: Recorder::for_component(client.clone(), MANAGER),
             client,
             replica_sets: replica_sets.store,
             pods: pods.store,
@@ -233,8 +240,34 @@ impl ReplicaSetController {
             while remaining > 0 {
                 let size = batch.min(remaining);
                 let results = join_all((0..size).map(|_| pod_api.create(&post, &template))).await;
-                let failures: Vec<kube::Error> =
-                    results.into_iter().filter_map(Result::err).collect();
+                let mut failures: Vec<kube::Error> = Vec::new();
+                for result in results {
+                    // Upstream records SuccessfulCreate/FailedCreate on the ReplicaSet.
+                    match result {
+                        Ok(pod) => {
+                            let pod_name = pod.metadata.name.unwrap_or_default();
+                            let message = format!("Created pod: {pod_name}");
+                            self.recorder.record_on(
+                                KIND,
+                                &rs.metadata,
+                                NORMAL,
+                                "SuccessfulCreate",
+                                &message,
+                            );
+                        }
+                        Err(e) => {
+                            let message = format!("Error creating: {e}");
+                            self.recorder.record_on(
+                                KIND,
+                                &rs.metadata,
+                                WARNING,
+                                "FailedCreate",
+                                &message,
+                            );
+                            failures.push(e);
+                        }
+                    }
+                }
                 remaining -= size;
                 if !failures.is_empty() {
                     // Creates that failed or never ran will not be observed (upstream lowers
@@ -261,6 +294,16 @@ impl ReplicaSetController {
             }))
             .await;
             for (pod, result) in results {
+                if result.is_ok() {
+                    let message = format!("Deleted pod: {pod}");
+                    self.recorder.record_on(
+                        KIND,
+                        &rs.metadata,
+                        NORMAL,
+                        "SuccessfulDelete",
+                        &message,
+                    );
+                }
                 if let Err(e) = result {
                     self.expectations
                         .deletion_observed(key, &format!("{namespace}/{pod}"));
