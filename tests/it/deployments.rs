@@ -176,4 +176,30 @@ spec:
     });
     kubectl.run(&["scale", "rs", "front", "--replicas=1"]).ok();
     wait_for_pods(&kubectl, "front", "nginx", 1);
+
+    // Recreate: the old pods go before any new one is created.
+    let recreate = "apiVersion: apps/v1
+kind: Deployment
+metadata: {name: batch}
+spec:
+  replicas: 2
+  strategy: {type: Recreate}
+  selector: {matchLabels: {app: batch}}
+  template:
+    metadata: {labels: {app: batch}}
+    spec: {containers: [{name: worker, image: 'worker:1'}]}
+";
+    kubectl.apply(recreate).ok();
+    wait_for_pods(&kubectl, "batch", "worker:1", 2);
+    kubectl
+        .run(&["set", "image", "deployment/batch", "worker=worker:2"])
+        .ok();
+    let status = kubectl
+        .run(&["rollout", "status", "deployment/batch", "--timeout=20s"])
+        .ok();
+    assert!(
+        status.ends_with("deployment \"batch\" successfully rolled out\n"),
+        "{status}"
+    );
+    wait_for_pods(&kubectl, "batch", "worker:2", 2);
 }

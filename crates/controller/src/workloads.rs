@@ -25,10 +25,15 @@ impl WorkloadControllers {
     pub async fn start(client: kube::Client) -> Self {
         let rs_queue = WorkQueue::default();
         let d_queue = WorkQueue::default();
-        let (replica_sets, deployments) = tokio::join!(
-            ReplicaSetController::start(client.clone(), rs_queue.clone()),
-            DeploymentController::start(client, d_queue.clone()),
-        );
+        let wake = d_queue.clone();
+        let replica_sets = ReplicaSetController::start(
+            client.clone(),
+            rs_queue.clone(),
+            Box::new(move |pod, rses| DeploymentController::pod_deleted(&wake, pod, rses)),
+        )
+        .await;
+        let deployments =
+            DeploymentController::start(client, d_queue.clone(), replica_sets.pods()).await;
         let mut workers = Vec::new();
         for _ in 0..WORKERS {
             let rs = replica_sets.clone();

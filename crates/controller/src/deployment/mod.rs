@@ -16,7 +16,7 @@ use everynode_core::labels::Selector;
 use everynode_core::pod::{controller_ref, controller_ref_of_kind, is_pod_terminal};
 
 use crate::runtime::events::Recorder;
-use crate::runtime::informer::{Change, Informer};
+use crate::runtime::informer::Informer;
 use crate::runtime::queue::WorkQueue;
 use plan::Action;
 
@@ -99,7 +99,8 @@ fn deployments_for(deployments: &Store<Deployment>, rs: &ReplicaSet) -> Vec<Stri
 
 impl DeploymentController {
     /// Starts the informers and returns the controller once its caches are filled.
-    pub async fn start(client: kube::Client, queue: WorkQueue) -> Arc<Self> {
+    /// `pods` is the ReplicaSet controller's pod cache; feed [`Self::pod_deleted`] its deletions.
+    pub async fn start(client: kube::Client, queue: WorkQueue, pods: Store<Pod>) -> Arc<Self> {
         let d_queue = queue.clone();
         let deployments = Informer::<Deployment>::spawn(client.clone(), move |(old, new)| {
             if let Some(d) = new.or(old) {
@@ -118,25 +119,8 @@ impl DeploymentController {
                 }
             }
         });
-        // Pods matter only to Recreate, which waits for the old pods to be gone: a pod
-        // deletion wakes the Deployment owning the pod's ReplicaSet (upstream `deletePod`).
-        let rs_store = replica_sets.store.clone();
-        let pod_queue = queue.clone();
-        let pods = Informer::<Pod>::spawn(client.clone(), move |change: Change<Pod>| {
-            let (Some(pod), None) = change else { return };
-            let Some(owner) = controller_ref_of_kind(&pod.metadata, "ReplicaSet") else {
-                return;
-            };
-            let namespace = pod.metadata.namespace.clone().unwrap_or_default();
-            if let Some(rs) = rs_store.get(&ObjectRef::new(&owner.name).within(&namespace))
-                && let Some(d) = controller_ref_of_kind(&rs.metadata, KIND)
-            {
-                pod_queue.add(key_of(Some(&namespace), Some(&d.name)));
-            }
-        });
         deployments.wait_synced().await;
         replica_sets.wait_synced().await;
-        pods.wait_synced().await;
         for d in deployments.store.state() {
             queue.add(key_of(
                 d.metadata.namespace.as_deref(),
@@ -148,8 +132,22 @@ impl DeploymentController {
             client,
             deployments: deployments.store,
             replica_sets: replica_sets.store,
-            pods: pods.store,
+            pods,
         })
+    }
+
+    /// Pods matter only to Recreate, which waits for the old pods to be gone: a pod deletion
+    /// wakes the Deployment owning the pod's ReplicaSet (upstream `deletePod`).
+    pub fn pod_deleted(queue: &WorkQueue, pod: &Pod, replica_sets: &Store<ReplicaSet>) {
+        let Some(owner) = controller_ref_of_kind(&pod.metadata, "ReplicaSet") else {
+            return;
+        };
+        let namespace = pod.metadata.namespace.clone().unwrap_or_default();
+        if let Some(rs) = replica_sets.get(&ObjectRef::new(&owner.name).within(&namespace))
+            && let Some(d) = controller_ref_of_kind(&rs.metadata, KIND)
+        {
+            queue.add(key_of(Some(&namespace), Some(&d.name)));
+        }
     }
 
     /// Whether pods of the old ReplicaSets still run (upstream `oldPodsRunning`).

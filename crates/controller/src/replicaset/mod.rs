@@ -43,6 +43,9 @@ pub enum SyncError {
     },
 }
 
+/// Called with each deleted pod and the ReplicaSet cache.
+pub type PodHook = Box<dyn Fn(&Pod, &Store<ReplicaSet>) + Send + Sync>;
+
 /// Patch parameters naming this controller as the field manager.
 fn params() -> PatchParams {
     PatchParams {
@@ -150,7 +153,13 @@ fn on_pod(
 
 impl ReplicaSetController {
     /// Starts the informers and returns the controller once its caches are filled.
-    pub async fn start(client: kube::Client, queue: WorkQueue) -> Arc<Self> {
+    /// `on_pod_deleted` also sees every pod deletion with the ReplicaSet cache, so the
+    /// Deployment controller shares this pod cache instead of decoding every pod again.
+    pub async fn start(
+        client: kube::Client,
+        queue: WorkQueue,
+        on_pod_deleted: PodHook,
+    ) -> Arc<Self> {
         let expectations = Arc::new(Expectations::default());
         let rs_queue = queue.clone();
         let replica_sets =
@@ -165,6 +174,9 @@ impl ReplicaSetController {
         let pod_queue = queue.clone();
         let pod_expectations = expectations.clone();
         let pods = Informer::<Pod>::spawn(client.clone(), move |change| {
+            if let (Some(pod), None) = &change {
+                on_pod_deleted(pod, &store);
+            }
             on_pod(&pod_queue, &pod_expectations, &store, change);
         });
         replica_sets.wait_synced().await;
@@ -182,6 +194,11 @@ impl ReplicaSetController {
             pods: pods.store,
             expectations,
         })
+    }
+
+    /// The pod cache (shared with the Deployment controller).
+    pub fn pods(&self) -> Store<Pod> {
+        self.pods.clone()
     }
 
     /// Upstream `syncReplicaSet`: returns when to sync again, if ever.
