@@ -232,6 +232,7 @@ fn replica_set_spec(rs: &ReplicaSet, selector_present: bool) -> Vec<FieldError> 
         errs.extend(selector_and_template(
             selector_present.then_some(&spec.selector),
             spec.template.as_ref(),
+            // Upstream `ValidateReplicaSetSpec` words its empty-selector error "for deployment" too.
             "deployment",
         ));
     }
