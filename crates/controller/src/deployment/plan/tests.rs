@@ -229,3 +229,48 @@ fn rollback_to_an_old_template_reuses_its_replica_set_with_a_new_revision() {
         .cloned();
     assert_eq!(history.as_deref(), Some("1"));
 }
+
+#[test]
+fn scaling_mid_rollout_is_proportional_with_the_leftover_to_the_largest() {
+    // Upstream `TestScale` "proportional scaling": 10 → 20 while old holds 8 and new 3.
+    let d = deployment(10, "v1", rolling());
+    let mut rses = Vec::new();
+    let p = plan(&d, &rses, &no_old_pods, now());
+    apply(&mut rses, &p, true);
+    let v2 = deployment(10, "v2", rolling());
+    let p = plan(&v2, &rses, &no_old_pods, now());
+    apply(&mut rses, &p, false);
+    let sizes = |rses: &[ReplicaSet]| {
+        let mut s: Vec<(i64, i32)> = rses
+            .iter()
+            .map(|r| (util::revision(r), util::replicas(r)))
+            .collect();
+        s.sort();
+        s
+    };
+    assert_eq!(sizes(&rses), vec![(1, 8), (2, 3)]);
+    let v2_at_20 = deployment(20, "v2", rolling());
+    let p = plan(&v2_at_20, &rses, &no_old_pods, now());
+    apply(&mut rses, &p, false);
+    // 20 + 25% surge = 25 allowed, 14 to add: old gets 15 - 8 = 7, new 6 - 3 = 3, and the 4
+    // left over go to the largest.
+    assert_eq!(sizes(&rses), vec![(1, 19), (2, 6)]);
+    assert!(rses.iter().all(|r| util::desired_annotation(r) == Some(20)));
+}
+
+#[test]
+fn a_deleting_deployment_only_updates_status() {
+    let mut d = deployment(3, "v1", rolling());
+    let p = plan(&d, &[], &no_old_pods, now());
+    let mut rses = Vec::new();
+    apply(&mut rses, &p, true);
+    d.metadata.deletion_timestamp =
+        Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(now()));
+    if let Some(spec) = d.spec.as_mut() {
+        spec.replicas = Some(1);
+    }
+    let p = plan(&d, &rses, &no_old_pods, now());
+    assert!(p.actions.is_empty(), "{:?}", p.actions);
+    let status = p.deployment.and_then(|d| d.status).expect("status");
+    assert_eq!(status.replicas, Some(3));
+}
