@@ -368,6 +368,26 @@ mod tests {
     }
 
     #[test]
+    fn ready_pods_within_min_ready_seconds_are_not_available_yet() {
+        let mut set = rs(1);
+        if let Some(spec) = set.spec.as_mut() {
+            spec.min_ready_seconds = Some(30);
+        }
+        // Ready since 11:59:50, checked at 12:00:00: available at 12:00:20.
+        let pods = vec![pod(
+            "a",
+            Some("rs-uid"),
+            Some("n1"),
+            true,
+            "2024-05-01T11:59:50Z",
+        )];
+        let plan = plan(&set, &pods, now(), true);
+        assert_eq!(plan.status.ready_replicas, Some(1));
+        assert_eq!(plan.status.available_replicas, None);
+        assert_eq!(plan.requeue_after, Some(Duration::from_secs(30)));
+    }
+
+    #[test]
     fn pods_that_stop_matching_are_released() {
         let mut changed = (*pod(
             "a",

@@ -274,3 +274,27 @@ fn a_deleting_deployment_only_updates_status() {
     let status = p.deployment.and_then(|d| d.status).expect("status");
     assert_eq!(status.replicas, Some(3));
 }
+
+#[test]
+fn no_progress_past_the_deadline_sets_progress_deadline_exceeded() {
+    let mut d = deployment(2, "v1", rolling());
+    if let Some(spec) = d.spec.as_mut() {
+        spec.progress_deadline_seconds = Some(60);
+    }
+    let mut rses = Vec::new();
+    let p = plan(&d, &rses, &no_old_pods, now());
+    // The pods never become ready: the ReplicaSet reports them, none available.
+    apply(&mut rses, &p, false);
+    d.status = p.deployment.and_then(|u| u.status);
+    let later: Timestamp = "2024-05-01T12:05:00Z".parse().expect("valid");
+    let p = plan(&d, &rses, &no_old_pods, later);
+    let status = p.deployment.and_then(|u| u.status).expect("status");
+    let progressing = condition(&status, PROGRESSING).expect("progressing");
+    assert_eq!(progressing.status, FALSE);
+    assert_eq!(progressing.reason.as_deref(), Some(TIMED_OUT));
+    let rs_name = rses[0].metadata.name.clone().unwrap_or_default();
+    assert_eq!(
+        progressing.message.as_deref(),
+        Some(format!("ReplicaSet \"{rs_name}\" has timed out progressing.").as_str())
+    );
+}
