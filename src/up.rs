@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use everynode_apiserver::RunningServer;
 use everynode_controller::runtime::{Controller, ControllerOptions};
+use everynode_controller::workloads::WorkloadControllers;
 use everynode_sim::{NodeSpecTemplate, SimOptions};
 
 use crate::cli::{ServeArgs, parse_duration, publish_kubeconfig, wait_for_shutdown};
@@ -62,6 +63,8 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     } else {
         Some(Controller::start(client.clone(), ControllerOptions::default()).await)
     };
+    // ReplicaSets and Deployments run whether or not the DaemonSet controller is external.
+    let workloads = WorkloadControllers::start(client.clone()).await;
     let nodes = NodeSpecTemplate::cluster(args.nodes, args.control_plane);
     everynode_sim::register_nodes(&client, &nodes, NODES_READY_TIMEOUT)
         .await
@@ -73,6 +76,7 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     if let Some(controller) = &controller {
         controller.stop();
     }
+    workloads.stop();
     sim.stop().await;
     garbage_collector.stop();
     server.stop();

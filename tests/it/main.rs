@@ -10,6 +10,7 @@ mod apiserver_rbac;
 mod apiserver_store;
 mod cli;
 mod controller_deploy;
+mod deployments;
 mod e2e_daemonset;
 mod garbage_collector;
 mod rollout;

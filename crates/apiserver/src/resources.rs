@@ -99,6 +99,15 @@ const fn status(kind: &'static str) -> Subresource {
     }
 }
 
+/// The `scale` subresource of workloads: autoscaling/v1 Scale (`kubectl scale`).
+const SCALE: Subresource = Subresource {
+    name: "scale",
+    kind: "Scale",
+    group: Some("autoscaling"),
+    version: Some("v1"),
+    verbs: STATUS_VERBS,
+};
+
 /// The served resources, core group first (discovery order and shortName priority follow it).
 pub static RESOURCES: &[Resource] = &[
     Resource {
@@ -226,6 +235,32 @@ pub static RESOURCES: &[Resource] = &[
         categories: &["all"],
         verbs: ALL,
         subresources: &[status("DaemonSet")],
+    },
+    Resource {
+        storage: "deployments.apps",
+        group: "apps",
+        version: "v1",
+        plural: "deployments",
+        singular: "deployment",
+        kind: "Deployment",
+        namespaced: true,
+        short_names: &["deploy"],
+        categories: &["all"],
+        verbs: ALL,
+        subresources: &[status("Deployment"), SCALE],
+    },
+    Resource {
+        storage: "replicasets.apps",
+        group: "apps",
+        version: "v1",
+        plural: "replicasets",
+        singular: "replicaset",
+        kind: "ReplicaSet",
+        namespaced: true,
+        short_names: &["rs"],
+        categories: &["all"],
+        verbs: ALL,
+        subresources: &[status("ReplicaSet"), SCALE],
     },
     Resource {
         storage: "controllerrevisions.apps",

@@ -6,11 +6,15 @@
 //! Its steps live in `plan/`, one module each, named after upstream's functions they follow
 //! (see `spec/daemonset.md` §1–§2). [`runtime`] runs it against an API server: informers, work
 //! queue, expectations, and the executor that carries a plan out. [`fixtures`] builds test
-//! objects tersely.
+//! objects tersely. [`workloads`] starts the ReplicaSet and Deployment controllers, each a pure
+//! planner (`replicaset::plan`, `deployment::plan`) and a thin executor.
 
+pub mod deployment;
 pub mod fixtures;
 pub mod plan;
+pub mod replicaset;
 pub mod runtime;
+pub mod workloads;
 
 #[cfg(test)]
 mod testing;

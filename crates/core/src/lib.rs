@@ -18,3 +18,4 @@ pub mod quantity;
 pub mod strategy;
 pub mod taints;
 pub mod validation;
+pub mod workloads;

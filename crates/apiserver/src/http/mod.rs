@@ -13,6 +13,7 @@ mod openapi_v2;
 mod query;
 mod read;
 pub mod route;
+mod scale;
 mod subresource;
 mod table;
 mod write;
@@ -207,6 +208,15 @@ impl Api {
                 }
             }
             (&Method::GET, Some(name), None | Some("status")) => self.get(&call, &target, name),
+            (&Method::GET, Some(name), Some("scale")) => self.get_scale(&target, name),
+            (&Method::PUT, Some(name), Some("scale")) => {
+                verb_allowed("update")?;
+                self.put_scale(&call, &target, name, &bytes).await
+            }
+            (&Method::PATCH, Some(name), Some("scale")) => {
+                verb_allowed("patch")?;
+                self.patch_scale(&call, &target, name, &bytes).await
+            }
             (&Method::GET, Some(name), Some("log")) => self.log(&call, &target, name).await,
             (&Method::POST, None, None) => {
                 verb_allowed("create")?;

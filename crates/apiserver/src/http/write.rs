@@ -494,7 +494,7 @@ impl Updated {
 }
 
 /// The patch formats kube-apiserver accepts (api.md §7).
-enum PatchKind {
+pub(super) enum PatchKind {
     Json,
     Merge,
     Strategic,
@@ -502,7 +502,7 @@ enum PatchKind {
 
 impl PatchKind {
     /// Whether the patch itself sets `metadata.resourceVersion`.
-    fn names_revision(&self, patch: &Value) -> bool {
+    pub(super) fn names_revision(&self, patch: &Value) -> bool {
         match self {
             PatchKind::Json => patch.as_array().is_some_and(|operations| {
                 operations
@@ -515,7 +515,7 @@ impl PatchKind {
         }
     }
 
-    fn from_content_type(media: &str) -> Result<Self, ApiError> {
+    pub(super) fn from_content_type(media: &str) -> Result<Self, ApiError> {
         match media {
             "application/json-patch+json" => Ok(Self::Json),
             "application/merge-patch+json" => Ok(Self::Merge),
@@ -526,7 +526,7 @@ impl PatchKind {
         }
     }
 
-    fn apply(
+    pub(super) fn apply(
         &self,
         resource: &Resource,
         current: &Value,

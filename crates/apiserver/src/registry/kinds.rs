@@ -49,7 +49,7 @@ pub struct Rules {
 }
 
 /// Runs `rule` on the typed form of `value` and stores the result back.
-fn typed<K: Serialize + DeserializeOwned>(
+pub(super) fn typed<K: Serialize + DeserializeOwned>(
     value: &mut Value,
     rule: impl FnOnce(&mut K) -> Vec<FieldError>,
 ) -> Result<(), Vec<Cause>> {
@@ -63,7 +63,7 @@ fn typed<K: Serialize + DeserializeOwned>(
 }
 
 /// Runs `rule` on the typed forms of the new and the stored object.
-fn typed_update<K: Serialize + DeserializeOwned>(
+pub(super) fn typed_update<K: Serialize + DeserializeOwned>(
     new: &mut Value,
     old: &Value,
     rule: impl FnOnce(&mut K, &K) -> Vec<FieldError>,
@@ -85,7 +85,7 @@ fn no_update(_: &mut Value, _: &Value) -> Result<(), Vec<Cause>> {
 }
 
 /// Main-resource updates of kinds with a status subresource cannot change status.
-fn keep_status(new: &mut Value, old: &Value) {
+pub(super) fn keep_status(new: &mut Value, old: &Value) {
     match old.get("status") {
         Some(status) => new["status"] = status.clone(),
         None => {
@@ -113,7 +113,7 @@ fn only_status(new: &mut Value, old: &Value) {
 
 /// Whether the body named a selector at all: k8s-openapi reads a missing and an empty one
 /// alike, upstream words the two errors differently (spec §3.3).
-fn has_selector(value: &Value) -> bool {
+pub(super) fn has_selector(value: &Value) -> bool {
     value["spec"]["selector"]
         .as_object()
         .is_some_and(|s| !s.is_empty())
@@ -515,6 +515,8 @@ pub fn rules(resource: &Resource) -> &'static Rules {
         "clusterroles.rbac.authorization.k8s.io" => &CLUSTER_ROLES,
         "rolebindings.rbac.authorization.k8s.io" => &ROLE_BINDINGS,
         "clusterrolebindings.rbac.authorization.k8s.io" => &CLUSTER_ROLE_BINDINGS,
+        "deployments.apps" => &super::workloads::DEPLOYMENTS,
+        "replicasets.apps" => &super::workloads::REPLICA_SETS,
         _ => &UNCHECKED,
     }
 }

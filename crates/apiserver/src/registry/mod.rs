@@ -6,6 +6,7 @@
 
 mod decode;
 mod kinds;
+mod workloads;
 
 use std::collections::BTreeMap;
 

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::Event;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
 
@@ -29,21 +30,41 @@ struct State {
 pub struct Recorder {
     client: kube::Client,
     state: Arc<Mutex<State>>,
+    /// The component events are reported as (`source.component`).
+    component: &'static str,
 }
 
 impl Recorder {
     pub fn new(client: kube::Client) -> Self {
+        Self::for_component(client, COMPONENT)
+    }
+
+    /// A recorder reporting as `component` (`deployment-controller`, `replicaset-controller`).
+    pub fn for_component(client: kube::Client, component: &'static str) -> Self {
         Self {
             client,
             state: Arc::default(),
+            component,
         }
     }
 
     /// Records `reason`/`message` of `type_` (`Normal` or `Warning`) on `ds`.
     pub fn record(&self, ds: &DaemonSet, type_: &str, reason: &str, message: &str) {
-        let namespace = ds.metadata.namespace.clone().unwrap_or_default();
-        let name = ds.metadata.name.clone().unwrap_or_default();
-        let uid = ds.metadata.uid.clone().unwrap_or_default();
+        self.record_on("DaemonSet", &ds.metadata, type_, reason, message);
+    }
+
+    /// Records an event on the apps/v1 object of `kind` with metadata `meta`.
+    pub fn record_on(
+        &self,
+        kind: &str,
+        meta: &ObjectMeta,
+        type_: &str,
+        reason: &str,
+        message: &str,
+    ) {
+        let namespace = meta.namespace.clone().unwrap_or_default();
+        let name = meta.name.clone().unwrap_or_default();
+        let uid = meta.uid.clone().unwrap_or_default();
         let now = k8s_openapi::jiff::Timestamp::now();
         let timestamp = format!(
             "{:.0}",
@@ -75,13 +96,13 @@ impl Recorder {
                 "apiVersion": "v1", "kind": "Event",
                 "metadata": {"name": event_name, "namespace": namespace},
                 "involvedObject": {
-                    "apiVersion": "apps/v1", "kind": "DaemonSet", "namespace": namespace,
-                    "name": name, "uid": uid, "resourceVersion": ds.metadata.resource_version,
+                    "apiVersion": "apps/v1", "kind": kind, "namespace": namespace,
+                    "name": name, "uid": uid, "resourceVersion": meta.resource_version,
                 },
                 "reason": reason, "message": message, "type": type_,
-                "source": {"component": COMPONENT},
+                "source": {"component": self.component},
                 "firstTimestamp": timestamp, "lastTimestamp": timestamp, "count": 1,
-                "reportingComponent": COMPONENT, "reportingInstance": "",
+                "reportingComponent": self.component, "reportingInstance": "",
             })
         };
         let state = self.state.clone();

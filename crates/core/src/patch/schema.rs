@@ -108,7 +108,8 @@ impl Schema {
             "PodTemplate" => &POD_TEMPLATE,
             "Node" => &NODE,
             "Namespace" => &NAMESPACE,
-            "DaemonSet" => &DAEMON_SET,
+            // Deployment and ReplicaSet specs, like DaemonSet's, only tag the template and conditions.
+            "DaemonSet" | "Deployment" | "ReplicaSet" => &DAEMON_SET,
             "ServiceAccount" => &SERVICE_ACCOUNT,
             "ControllerRevision" | "Event" | "Lease" | "ConfigMap" | "PriorityClass" => {
                 &METADATA_ONLY

@@ -14,6 +14,7 @@ pub mod nodes;
 pub mod pods;
 pub mod rbac;
 mod simple;
+pub mod workloads;
 
 use jiff::Timestamp;
 use serde::Serialize;
@@ -155,6 +156,8 @@ pub fn column_definitions(resource: &str) -> Vec<ColumnDefinition> {
     match resource {
         "pods" => pods::column_definitions(),
         "daemonsets" => daemonsets::column_definitions(),
+        "deployments" => workloads::deployment_columns(),
+        "replicasets" => workloads::replica_set_columns(),
         "controllerrevisions" => controllerrevisions::column_definitions(),
         "nodes" => nodes::column_definitions(),
         "events" => events::column_definitions(),
@@ -184,6 +187,8 @@ pub fn print_row(resource: &str, obj: &Value, now: Timestamp) -> Result<TableRow
             }
         }
         "daemonsets" => plain(daemonsets::row_cells(&decode(resource, obj)?, now)),
+        "deployments" => plain(workloads::deployment_cells(&decode(resource, obj)?, now)),
+        "replicasets" => plain(workloads::replica_set_cells(&decode(resource, obj)?, now)),
         "controllerrevisions" => plain(controllerrevisions::row_cells(
             &decode(resource, obj)?,
             now,

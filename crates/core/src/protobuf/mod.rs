@@ -17,6 +17,7 @@ mod rbac;
 mod scalars;
 mod schema;
 mod wire;
+mod workloads;
 
 #[cfg(test)]
 mod tests;
@@ -191,6 +192,9 @@ static KINDS: &[(&[&str], &str, &Message)] = &[
         "ClusterRoleBinding",
         &rbac::CLUSTER_ROLE_BINDING,
     ),
+    (&["apps/v1"], "Deployment", &workloads::DEPLOYMENT),
+    (&["apps/v1"], "ReplicaSet", &workloads::REPLICA_SET),
+    (&["autoscaling/v1"], "Scale", &workloads::SCALE),
 ];
 
 /// The `runtime.Unknown` envelope: `typeMeta = 1` {`apiVersion = 1`, `kind = 2`}, `raw = 2`,

@@ -12,6 +12,7 @@ mod pod;
 mod rbac;
 #[cfg(test)]
 mod tests;
+mod workloads;
 
 pub use apps::{
     controller_revision, controller_revision_update, daemon_set_create,
@@ -28,6 +29,10 @@ pub use rbac::{
     CANNOT_CHANGE_ROLE_REF, RBAC_GROUP, cluster_role, cluster_role_binding,
     cluster_role_binding_update, cluster_role_update, role, role_binding, role_binding_update,
     role_update,
+};
+pub use workloads::{
+    deployment_create, deployment_status_update, deployment_update, replica_set_create,
+    replica_set_status_update, replica_set_update,
 };
 
 use crate::labels::go_quote;

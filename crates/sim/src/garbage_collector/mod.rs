@@ -9,7 +9,7 @@ pub mod graph;
 use std::collections::BTreeSet;
 
 use futures::StreamExt;
-use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet};
+use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, Deployment, ReplicaSet};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{ConfigMap, Node as KubeNode, Pod};
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
@@ -45,6 +45,14 @@ fn watched_kinds() -> Vec<WatchedKind> {
         },
         WatchedKind {
             resource: ApiResource::erase::<ControllerRevision>(&()),
+            namespaced: true,
+        },
+        WatchedKind {
+            resource: ApiResource::erase::<Deployment>(&()),
+            namespaced: true,
+        },
+        WatchedKind {
+            resource: ApiResource::erase::<ReplicaSet>(&()),
             namespaced: true,
         },
         WatchedKind {

@@ -27,7 +27,7 @@ fn unsupported_kinds_are_reported() {
     let cases = [
         ("v1", "Secret"),
         ("apps/v1", "Namespace"),
-        ("apps/v1", "Deployment"),
+        ("apps/v1", "StatefulSet"),
         ("", ""),
     ];
     for (api_version, kind) in cases {

@@ -1,5 +1,6 @@
 //! Tests for protobuf body decoding: one hand-assembled body per supported kind, the exact kubectl bytes, and malformed input.
 
+mod deployments;
 mod encoder;
 mod malformed;
 mod workloads;
