@@ -8,7 +8,7 @@ use everynode_controller::fixtures::{
     set_rolling_update,
 };
 use everynode_controller::plan::history::plan_history;
-use everynode_controller::plan::{FailedPodBackoff, PlanInput, plan};
+use everynode_controller::plan::{FailedPodBackoff, PlanInput, plan, refs};
 use everynode_core::labels::Selector;
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -42,6 +42,7 @@ fn bench_plan(c: &mut Criterion) {
         .into_iter()
         .collect();
     let backoff = FailedPodBackoff::default();
+    let (nodes, pods) = (refs(&nodes), refs(&pods));
     let input = PlanInput {
         ds: &ds,
         nodes: &nodes,

@@ -62,11 +62,11 @@ impl Sim {
         }
     }
 
-    fn input(&self) -> PlanInput<'_> {
+    fn input<'a>(&'a self, nodes: &'a [&'a Node], pods: &'a [&'a Pod]) -> PlanInput<'a> {
         PlanInput {
             ds: &self.ds,
-            nodes: &self.nodes,
-            pods: &self.pods,
+            nodes,
+            pods,
             revisions: &self.revisions,
             backoff: &self.backoff,
             expectations_satisfied: true,
@@ -76,7 +76,11 @@ impl Sim {
 
     /// The plan for the current state, without carrying it out.
     pub fn plan(&self) -> Plan {
-        plan(&self.input()).expect("plan")
+        let (nodes, pods) = (
+            crate::plan::refs(&self.nodes),
+            crate::plan::refs(&self.pods),
+        );
+        plan(&self.input(&nodes, &pods)).expect("plan")
     }
 
     /// One sync as upstream's unit tests see it: the fake pod control observes creates and
@@ -100,7 +104,11 @@ impl Sim {
                 .unwrap_or_default();
             let rolling = {
                 let selector = self.selector();
-                let snap = Snapshot::new(&self.ds, &selector, &self.nodes, &self.pods, &hash);
+                let (nodes, pods) = (
+                    crate::plan::refs(&self.nodes),
+                    crate::plan::refs(&self.pods),
+                );
+                let snap = Snapshot::new(&self.ds, &selector, &nodes, &pods, &hash);
                 plan_rolling_update(&snap, self.now).expect("rolling")
             };
             self.create(&rolling.creates, &hash);
@@ -115,7 +123,11 @@ impl Sim {
                 .map(|h| h.hash.clone())
                 .unwrap_or_default();
             let selector = self.selector();
-            let snap = Snapshot::new(&self.ds, &selector, &self.nodes, &self.pods, &hash);
+            let (nodes, pods) = (
+                crate::plan::refs(&self.nodes),
+                crate::plan::refs(&self.pods),
+            );
+            let snap = Snapshot::new(&self.ds, &selector, &nodes, &pods, &hash);
             out.status = compute_status(&snap, self.now);
             if let Some(status) = status_to_write(&self.ds, out.status, true) {
                 self.ds.status = Some(status);

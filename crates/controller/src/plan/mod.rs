@@ -50,9 +50,9 @@ pub struct PlanInput<'a> {
     /// The DaemonSet.
     pub ds: &'a DaemonSet,
     /// Every node (spec §1.2 S3).
-    pub nodes: &'a [Node],
+    pub nodes: &'a [&'a Node],
     /// Pods of the DaemonSet's namespace that it owns or could adopt; others are ignored.
-    pub pods: &'a [Pod],
+    pub pods: &'a [&'a Pod],
     /// ControllerRevisions of the namespace (claimed like pods, spec §1.5 P3).
     pub revisions: &'a [ControllerRevision],
     /// The failed-pod backoff table (read only; updates come back in the plan).
@@ -186,6 +186,12 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     out.counters = Some(counters);
     out.history = Some(history);
     Ok(out)
+}
+
+/// Borrows every item: the planner takes slices of references, so callers holding owned objects
+/// (tests, benches) or shared ones (the executor's caches) lend them without copying.
+pub fn refs<T>(items: &[T]) -> Vec<&T> {
+    items.iter().collect()
 }
 
 fn names(pods: &[&Pod]) -> Vec<String> {

@@ -26,7 +26,7 @@ pub struct Snapshot<'a> {
     /// The DaemonSet being planned.
     pub ds: &'a DaemonSet,
     /// Every node of the cluster, in list order (spec §1.2 S3).
-    pub nodes: &'a [Node],
+    pub nodes: &'a [&'a Node],
     /// `fits[i]` answers spec §1.3 for `nodes[i]`.
     pub fits: Vec<NodeFit>,
     /// Claimed pods by target node, terminal pods being deleted left out (spec §1.6 M2); each
@@ -57,8 +57,8 @@ impl<'a> Snapshot<'a> {
     pub fn new(
         ds: &'a DaemonSet,
         selector: &Selector,
-        nodes: &'a [Node],
-        pods: &'a [Pod],
+        nodes: &'a [&'a Node],
+        pods: &'a [&'a Pod],
         hash: &str,
     ) -> Self {
         let fitter = DaemonFitter::new(ds);
@@ -74,7 +74,7 @@ impl<'a> Snapshot<'a> {
         let mut finished_hashes = Vec::new();
         let mut adopt = Vec::new();
         let mut release = Vec::new();
-        for pod in pods {
+        for &pod in pods {
             if pod.metadata.namespace.as_deref().unwrap_or("") != ds_ns {
                 continue;
             }

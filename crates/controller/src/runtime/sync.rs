@@ -71,14 +71,16 @@ impl Syncer {
             self.expectations.forget(key);
             return Ok(None);
         };
-        let nodes: Vec<Node> = self.nodes.state().iter().map(|n| Node::clone(n)).collect();
-        let pods: Vec<Pod> = self
+        // The caches hand out shared objects: the plan borrows them, nothing is deep-copied.
+        let nodes = self.nodes.state();
+        let node_refs: Vec<&Node> = nodes.iter().map(AsRef::as_ref).collect();
+        let pods: Vec<_> = self
             .pods
             .state()
-            .iter()
+            .into_iter()
             .filter(|p| p.metadata.namespace.as_deref() == Some(namespace))
-            .map(|p| Pod::clone(p))
             .collect();
+        let pod_refs: Vec<&Pod> = pods.iter().map(AsRef::as_ref).collect();
         let revisions: Vec<ControllerRevision> = self
             .revisions
             .state()
@@ -91,8 +93,8 @@ impl Syncer {
             let backoff = self.backoff.lock().unwrap_or_else(PoisonError::into_inner);
             crate::plan::plan(&PlanInput {
                 ds: &ds,
-                nodes: &nodes,
-                pods: &pods,
+                nodes: &node_refs,
+                pods: &pod_refs,
                 revisions: &revisions,
                 backoff: &backoff,
                 expectations_satisfied: self.expectations.satisfied(key),

@@ -582,6 +582,7 @@ fn get_nodes_to_daemon_pods() {
     let nodes = new_nodes(0, 2, &[]);
     let selector =
         Selector::from_label_selector(ds.spec.as_ref().map(|s| &s.selector)).expect("selector");
+    let (nodes, pods) = (crate::plan::refs(&nodes), crate::plan::refs(&pods));
     let snap = Snapshot::new(&ds, &selector, &nodes, &pods, "");
     let mut got: Vec<&str> = snap
         .by_node

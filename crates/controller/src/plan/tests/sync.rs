@@ -20,10 +20,11 @@ fn pending_expectations_only_refresh_status() {
     ds.metadata.generation = Some(2);
     let nodes = new_nodes(0, 3, &[]);
     let sim = Sim::new(ds, nodes, vec![]);
+    let (nodes, pods) = (crate::plan::refs(&sim.nodes), crate::plan::refs(&sim.pods));
     let input = PlanInput {
         ds: &sim.ds,
-        nodes: &sim.nodes,
-        pods: &sim.pods,
+        nodes: &nodes,
+        pods: &pods,
         revisions: &sim.revisions,
         backoff: &sim.backoff,
         expectations_satisfied: false,

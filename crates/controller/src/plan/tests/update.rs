@@ -282,6 +282,7 @@ fn get_unavailable_numbers() {
             ds.spec.as_ref().map(|s| &s.selector),
         )
         .expect("selector");
+        let (nodes, pods) = (crate::plan::refs(&nodes), crate::plan::refs(&pods));
         let snap = Snapshot::new(&ds, &selector, &nodes, &pods, "h");
         let plan = plan_rolling_update(&snap, t0()).expect("plan");
         let b = plan.budget;
