@@ -56,20 +56,10 @@ async fn set_template(api: &Api<DaemonSet>, image: &str, version: usize) {
     let patch = json!({"spec": {"template": {"spec": {"containers": [
         {"name": "c", "image": image, "env": [{"name": "V", "value": version.to_string()}]}
     ]}}}});
-    // A patch without a resourceVersion must not conflict, but this server's PATCH takes the
-    // stored object's resourceVersion as a precondition (crates/apiserver/src/http/write.rs
-    // `patch_view`: `requested_revision(&patched)`), so a concurrent status write makes it
-    // fail with 409; retry until that is fixed there.
-    for attempt in 1.. {
-        match api
-            .patch("prop", &PatchParams::default(), &Patch::Strategic(&patch))
-            .await
-        {
-            Ok(_) => return,
-            Err(kube::Error::Api(s)) if s.code == 409 && attempt < 5 => {}
-            Err(e) => panic!("template patch: {e}"),
-        }
-    }
+    // A patch without a resourceVersion is unconditional: the server retries it on conflict.
+    api.patch("prop", &PatchParams::default(), &Patch::Strategic(&patch))
+        .await
+        .expect("template patch");
 }
 
 fn node(name: &str) -> NodeSpecTemplate {
