@@ -4,7 +4,8 @@
 # time until a DaemonSet is available on every node, and resident memory.
 #
 # Usage: bench/up.sh [RUNS] [NODE COUNTS...]   (default: 5 runs of 3, 100, 1000 nodes)
-# Prints a markdown table of medians; run from the repository root.
+# Prints a markdown table of medians and writes them to bench/up.csv (for bench/plot.py); run
+# from the repository root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
@@ -30,6 +31,8 @@ spec:
     spec:
       containers: [{name: agent, image: busybox:1.36}]'
 
+csv=bench/up.csv
+echo "nodes,ready_s,rss_ready_mb,available_s,rss_after_mb" >"$csv"
 echo "| nodes | ready (median s) | RSS at ready (MB) | DaemonSet available on all nodes (median s) | RSS after (MB) |"
 echo "|---|---|---|---|---|"
 for n in "${counts[@]}"; do
@@ -53,7 +56,8 @@ for n in "${counts[@]}"; do
     rss1+=("$(rss_mb "$pid")")
     kill "$pid"; wait "$pid" 2>/dev/null || true
   done
-  printf '| %s | %.3f | %s | %.2f | %s |\n' "$n" \
-    "$(printf '%s\n' "${ready[@]}" | median)" "$(printf '%s\n' "${rss0[@]}" | median)" \
-    "$(printf '%s\n' "${rollout[@]}" | median)" "$(printf '%s\n' "${rss1[@]}" | median)"
+  row=("$n" "$(printf '%s\n' "${ready[@]}" | median)" "$(printf '%s\n' "${rss0[@]}" | median)" \
+    "$(printf '%s\n' "${rollout[@]}" | median)" "$(printf '%s\n' "${rss1[@]}" | median)")
+  printf '| %s | %.3f | %s | %.2f | %s |\n' "${row[@]}"
+  (IFS=,; echo "${row[*]}") >>"$csv"
 done
