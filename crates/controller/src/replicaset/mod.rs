@@ -211,13 +211,15 @@ impl ReplicaSetController {
             self.expectations.forget(key);
             return Ok(None);
         };
+        // Expectations before the pod cache, as upstream: the other order can see an expectation
+        // met by a pod the snapshot does not hold yet, and create a replacement for it.
+        let manage = self.expectations.satisfied(key);
         let pods: Vec<Arc<Pod>> = self
             .pods
             .state()
             .into_iter()
             .filter(|p| p.metadata.namespace.as_deref() == Some(namespace))
             .collect();
-        let manage = self.expectations.satisfied(key);
         let plan = plan::plan(&rs, &pods, jiff::Timestamp::now(), manage);
         let err = |source| SyncError::Api {
             key: key.to_owned(),

@@ -71,6 +71,11 @@ impl Syncer {
             self.expectations.forget(key);
             return Ok(None);
         };
+        // Expectations first, then the caches (upstream checks SatisfiedExpectations before it
+        // lists pods): read the other way round, a pod created by the last sync could reach the
+        // cache — and satisfy the expectation — between the two reads, and the plan would see the
+        // expectation met but not the pod, and create a second one on its node.
+        let expectations_satisfied = self.expectations.satisfied(key);
         // The caches hand out shared objects: the plan borrows them, nothing is deep-copied.
         let nodes = self.nodes.state();
         let node_refs: Vec<&Node> = nodes.iter().map(AsRef::as_ref).collect();
@@ -97,7 +102,7 @@ impl Syncer {
                 pods: &pod_refs,
                 revisions: &revisions,
                 backoff: &backoff,
-                expectations_satisfied: self.expectations.satisfied(key),
+                expectations_satisfied,
                 now,
             })
             .map_err(|source| SyncError::Plan {
