@@ -22,8 +22,10 @@ pub use nodes::{NodeSpecTemplate, register_nodes};
 
 use std::time::Duration;
 
+use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::Client;
 use tokio::task::JoinHandle;
+use watch::Shared;
 
 /// Knobs of the simulated cluster. Defaults follow upstream where upstream has one.
 #[derive(Debug, Clone)]
@@ -113,15 +115,41 @@ pub async fn start(client: Client, options: SimOptions) -> Result<SimHandle, Sim
         },
         deletion_delay: options.pod_deletion_delay,
     };
+    // One watch of nodes and one of pods, shared by the three components.
+    let (node_feeder, [s_nodes, k_nodes, l_nodes]) =
+        watch::shared_changes(kube::Api::<Node>::all(client.clone()));
+    let (pod_feeder, [s_pods, k_pods, l_pods]) =
+        watch::shared_changes(kube::Api::<Pod>::all(client.clone()));
     let handle = SimHandle {
         tasks: vec![
-            tokio::spawn(scheduler::run(client.clone(), s_tx)),
-            tokio::spawn(kubelet::run(client.clone(), kubelet_options, k_tx)),
+            tokio::spawn(scheduler::run(
+                client.clone(),
+                Shared {
+                    nodes: s_nodes,
+                    pods: s_pods,
+                },
+                s_tx,
+            )),
+            tokio::spawn(kubelet::run(
+                client.clone(),
+                Shared {
+                    nodes: k_nodes,
+                    pods: k_pods,
+                },
+                kubelet_options,
+                k_tx,
+            )),
             tokio::spawn(node_lifecycle::run(
                 client,
+                Shared {
+                    nodes: l_nodes,
+                    pods: l_pods,
+                },
                 options.node_monitor_grace_period,
                 l_tx,
             )),
+            node_feeder,
+            pod_feeder,
         ],
     };
     s_rx.await.map_err(|_| SimError::NotSynced {

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::fmt::Debug;
+use std::sync::Arc;
 
 use futures::stream::{self, BoxStream, StreamExt};
 use kube::Resource;
@@ -11,14 +12,25 @@ use kube::runtime::watcher::{self, Event};
 use serde::de::DeserializeOwned;
 
 /// One change to a watched collection, keyed by `namespace/name` (or `name` if cluster-scoped).
+/// Objects are shared: one decoded copy serves every component that watches the kind.
 #[derive(Debug)]
 pub(crate) enum Change<K> {
     /// Created or modified.
-    Upsert(Box<K>),
+    Upsert(Arc<K>),
     /// Deleted (or vanished across a relist); carries the key.
     Removed(String),
     /// The (re)list finished: the consumer has seen the whole collection.
     Synced,
+}
+
+impl<K> Clone for Change<K> {
+    fn clone(&self) -> Self {
+        match self {
+            Change::Upsert(object) => Change::Upsert(Arc::clone(object)),
+            Change::Removed(key) => Change::Removed(key.clone()),
+            Change::Synced => Change::Synced,
+        }
+    }
 }
 
 /// The cache key of an object: `namespace/name`, or `name` for cluster-scoped objects.
@@ -34,7 +46,7 @@ pub(crate) fn key_of<K: Resource>(obj: &K) -> String {
 /// Watches `api` forever (with kube-runtime's default backoff on errors) as a stream of changes.
 pub(crate) fn changes<K>(api: Api<K>) -> BoxStream<'static, Change<K>>
 where
-    K: Resource + Clone + DeserializeOwned + Debug + Send + 'static,
+    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
     struct State {
         known: HashSet<String>,
@@ -63,7 +75,7 @@ where
                         seen.insert(key.clone());
                     }
                     state.known.insert(key);
-                    vec![Change::Upsert(Box::new(obj))]
+                    vec![Change::Upsert(Arc::new(obj))]
                 }
                 Ok(Event::InitDone) => {
                     // Whatever was known before the relist and not listed again is gone.
@@ -84,7 +96,7 @@ where
                 }
                 Ok(Event::Apply(obj)) => {
                     state.known.insert(key_of(&obj));
-                    vec![Change::Upsert(Box::new(obj))]
+                    vec![Change::Upsert(Arc::new(obj))]
                 }
                 Ok(Event::Delete(obj)) => {
                     let key = key_of(&obj);
@@ -130,4 +142,41 @@ impl SyncTracker {
     pub(crate) fn is_synced(&self) -> bool {
         self.notify.is_none()
     }
+}
+
+/// A component's share of the node and pod watches.
+pub(crate) struct Shared {
+    pub(crate) nodes: BoxStream<'static, Change<k8s_openapi::api::core::v1::Node>>,
+    pub(crate) pods: BoxStream<'static, Change<k8s_openapi::api::core::v1::Pod>>,
+}
+
+/// One watch of `api` shared by `N` streams, as client-go's shared informers share one watch and
+/// one decoded copy of each object between controllers. Returns the task that feeds the streams
+/// (abort it to stop the watch; it also ends once every stream is dropped) and the streams.
+pub(crate) fn shared_changes<K, const N: usize>(
+    api: Api<K>,
+) -> (
+    tokio::task::JoinHandle<()>,
+    [BoxStream<'static, Change<K>>; N],
+)
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    let channels: [_; N] =
+        std::array::from_fn(|_| futures::channel::mpsc::unbounded::<Change<K>>());
+    let mut senders = Vec::with_capacity(N);
+    let streams = channels.map(|(sender, receiver)| {
+        senders.push(sender);
+        receiver.boxed()
+    });
+    let feeder = tokio::spawn(async move {
+        let mut source = changes(api);
+        while let Some(change) = source.next().await {
+            senders.retain(|sender| sender.unbounded_send(change.clone()).is_ok());
+            if senders.is_empty() {
+                return;
+            }
+        }
+    });
+    (feeder, streams)
 }

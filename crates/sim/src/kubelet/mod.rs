@@ -9,6 +9,7 @@ pub mod node_status;
 pub mod pod_status;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use everynode_core::keys::NODE_LEASE_NAMESPACE;
@@ -29,7 +30,7 @@ use self::node_status::{
 use self::pod_status::{PodTiming, pod_status_differs, simulate_pod};
 use crate::api::{is_not_found, is_status, patch_pod_status};
 use crate::timers::{Timers, sleep_until};
-use crate::watch::{Change, SyncTracker, changes, key_of};
+use crate::watch::{Change, Shared, SyncTracker, key_of};
 
 /// How many API writes the kubelets keep in flight at once.
 const WRITE_CONCURRENCY: usize = 64;
@@ -72,7 +73,7 @@ enum Timer {
 }
 
 struct SimNode {
-    node: Node,
+    node: Arc<Node>,
     ip: String,
     stopped: bool,
     /// Bumped to invalidate pending Lease/NodeStatus timers.
@@ -110,7 +111,7 @@ enum Input {
 struct Kubelets {
     options: KubeletOptions,
     nodes: HashMap<String, SimNode>,
-    pods: HashMap<String, Pod>,
+    pods: HashMap<String, Arc<Pod>>,
     pods_by_node: HashMap<String, HashSet<String>>,
     pod_ips: HashMap<String, String>,
     used_ips: HashSet<String>,
@@ -132,16 +133,13 @@ fn nth_ip(prefix_a: u32, prefix_b: u32, n: u32) -> String {
 /// Runs the kubelets until the task is aborted; `synced` fires once its caches are filled.
 pub(crate) async fn run(
     client: Client,
+    shared: Shared,
     options: KubeletOptions,
     synced: tokio::sync::oneshot::Sender<()>,
 ) {
     let mut inputs = stream::select_all([
-        changes(Api::<Node>::all(client.clone()))
-            .map(Input::Node)
-            .boxed(),
-        changes(Api::<Pod>::all(client.clone()))
-            .map(Input::Pod)
-            .boxed(),
+        shared.nodes.map(Input::Node).boxed(),
+        shared.pods.map(Input::Pod).boxed(),
     ]);
     let mut tracker = SyncTracker::new(2, synced);
     let mut k = Kubelets {
@@ -198,14 +196,14 @@ pub(crate) async fn run(
 impl Kubelets {
     fn handle(&mut self, input: Input, tracker: &mut SyncTracker) {
         match input {
-            Input::Node(Change::Upsert(node)) => self.upsert_node(*node),
+            Input::Node(Change::Upsert(node)) => self.upsert_node(node),
             Input::Node(Change::Removed(name)) => {
                 self.nodes.remove(&name);
             }
             Input::Node(Change::Synced) => {
                 tracker.synced(0);
             }
-            Input::Pod(Change::Upsert(pod)) => self.upsert_pod(*pod),
+            Input::Pod(Change::Upsert(pod)) => self.upsert_pod(pod),
             Input::Pod(Change::Removed(key)) => self.remove_pod(&key),
             Input::Pod(Change::Synced) => {
                 tracker.synced(1);
@@ -213,7 +211,7 @@ impl Kubelets {
         }
     }
 
-    fn upsert_node(&mut self, node: Node) {
+    fn upsert_node(&mut self, node: Arc<Node>) {
         let name = node.metadata.name.clone().unwrap_or_default();
         let stopped = heartbeat_stopped(&node);
         let now = Instant::now();
@@ -267,8 +265,8 @@ impl Kubelets {
         }
     }
 
-    fn upsert_pod(&mut self, pod: Pod) {
-        let key = key_of(&pod);
+    fn upsert_pod(&mut self, pod: Arc<Pod>) {
+        let key = key_of(pod.as_ref());
         let node = pod
             .spec
             .as_ref()

@@ -6,6 +6,7 @@
 pub mod decide;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use everynode_core::keys::{CONDITION_FALSE, EVENT_TYPE_NORMAL, NODE_LEASE_NAMESPACE, POD_READY};
@@ -26,7 +27,7 @@ use crate::consts::{
     REASON_DELETION_BY_TAINT_MANAGER,
 };
 use crate::timers::{Timers, sleep_until};
-use crate::watch::{Change, SyncTracker, changes, key_of};
+use crate::watch::{Change, Shared, SyncTracker, changes, key_of};
 
 const WRITE_CONCURRENCY: usize = 32;
 
@@ -51,18 +52,18 @@ enum Timer {
 }
 
 struct Tracked {
-    node: Node,
+    node: Arc<Node>,
     /// Upstream's probe timestamp: when we last saw the heartbeat or lease renew time move.
     probe: Instant,
     heartbeat: Option<Timestamp>,
 }
 
 enum Write {
-    NodeUnknown(Node),
-    Taints(Node),
-    PodsNotReady(Vec<Pod>),
-    Evict(Pod),
-    Collect(Pod, String),
+    NodeUnknown(Arc<Node>),
+    Taints(Arc<Node>),
+    PodsNotReady(Vec<Arc<Pod>>),
+    Evict(Arc<Pod>),
+    Collect(Arc<Pod>, String),
 }
 
 enum Input {
@@ -75,7 +76,7 @@ struct Lifecycle {
     grace: Duration,
     nodes: HashMap<String, Tracked>,
     renew: HashMap<String, Option<Timestamp>>,
-    pods: HashMap<String, Pod>,
+    pods: HashMap<String, Arc<Pod>>,
     pods_by_node: HashMap<String, HashSet<String>>,
     timers: Timers<Timer>,
     dirty_nodes: HashSet<String>,
@@ -87,14 +88,15 @@ struct Lifecycle {
 }
 
 /// Runs the controller until aborted; `synced` fires once its caches are filled.
-pub(crate) async fn run(client: Client, grace: Duration, synced: tokio::sync::oneshot::Sender<()>) {
+pub(crate) async fn run(
+    client: Client,
+    shared: Shared,
+    grace: Duration,
+    synced: tokio::sync::oneshot::Sender<()>,
+) {
     let mut inputs = stream::select_all([
-        changes(Api::<Node>::all(client.clone()))
-            .map(Input::Node)
-            .boxed(),
-        changes(Api::<Pod>::all(client.clone()))
-            .map(Input::Pod)
-            .boxed(),
+        shared.nodes.map(Input::Node).boxed(),
+        shared.pods.map(Input::Pod).boxed(),
         changes(Api::<Lease>::namespaced(
             client.clone(),
             NODE_LEASE_NAMESPACE,
@@ -183,7 +185,6 @@ impl Lifecycle {
     fn handle(&mut self, input: Input, tracker: &mut SyncTracker) {
         match input {
             Input::Node(Change::Upsert(node)) => {
-                let node = *node;
                 let name = node.metadata.name.clone().unwrap_or_default();
                 let heartbeat = heartbeat_of(&node);
                 match self.nodes.get_mut(&name) {
@@ -224,8 +225,7 @@ impl Lifecycle {
                 tracker.synced(0);
             }
             Input::Pod(Change::Upsert(pod)) => {
-                let pod = *pod;
-                let key = key_of(&pod);
+                let key = key_of(pod.as_ref());
                 if let Some(node) = node_of(&pod) {
                     self.pods_by_node
                         .entry(node.to_string())
@@ -248,7 +248,6 @@ impl Lifecycle {
                 tracker.synced(1);
             }
             Input::Lease(Change::Upsert(lease)) => {
-                let lease = *lease;
                 let name = lease.metadata.name.clone().unwrap_or_default();
                 let renew = lease
                     .spec
@@ -282,7 +281,7 @@ impl Lifecycle {
                 if unknown_conditions(&t.node, Timestamp::now()).is_some() {
                     self.writes.push(Write::NodeUnknown(t.node.clone()));
                     // Upstream `MarkPodsNotReady`: the node's pods stop being Ready.
-                    let pods: Vec<Pod> = self
+                    let pods: Vec<Arc<Pod>> = self
                         .pods_by_node
                         .get(&name)
                         .into_iter()
@@ -304,9 +303,9 @@ impl Lifecycle {
             if let Some(t) = self.nodes.get(&name)
                 && let Some(taints) = desired_taints(&t.node, now)
             {
-                let mut node = t.node.clone();
+                let mut node = Node::clone(&t.node);
                 node.spec.get_or_insert_with(Default::default).taints = Some(taints);
-                self.writes.push(Write::Taints(node));
+                self.writes.push(Write::Taints(Arc::new(node)));
             }
         }
         for key in std::mem::take(&mut self.dirty_pods) {
@@ -428,11 +427,11 @@ async fn execute(client: &Client, write: Write) -> (String, Result<(), kube::Err
             ("pods not ready".to_string(), Ok(()))
         }
         Write::Evict(pod) => {
-            let key = key_of(&pod);
+            let key = key_of(pod.as_ref());
             (key, evict(client, &pod).await)
         }
         Write::Collect(pod, node) => {
-            let key = key_of(&pod);
+            let key = key_of(pod.as_ref());
             // The watches of nodes and pods are separate streams: confirm the node is really
             // gone before deleting, so a pod bound to a brand-new node is never collected.
             let result = match Api::<Node>::all(client.clone()).get_opt(&node).await {

@@ -8,6 +8,7 @@ pub mod filter;
 pub mod preempt;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use everynode_core::keys::{
@@ -35,7 +36,7 @@ use crate::consts::{
     SYSTEM_NODE_CRITICAL, SYSTEM_NODE_CRITICAL_PRIORITY,
 };
 use crate::timers::{Timers, sleep_until};
-use crate::watch::{Change, SyncTracker, changes, key_of};
+use crate::watch::{Change, Shared, SyncTracker, changes, key_of};
 
 /// How many API writes the scheduler keeps in flight at once.
 const WRITE_CONCURRENCY: usize = 32;
@@ -134,8 +135,8 @@ enum Input {
 
 struct Scheduler {
     client: Client,
-    nodes: BTreeMap<String, Node>,
-    pods: HashMap<String, Pod>,
+    nodes: BTreeMap<String, Arc<Node>>,
+    pods: HashMap<String, Arc<Pod>>,
     classes: HashMap<String, (i32, bool)>,
     /// Pods to try in the next pass.
     queue: BTreeSet<String>,
@@ -147,14 +148,10 @@ struct Scheduler {
 }
 
 /// Runs the scheduler until the task is aborted; `synced` fires once its caches are filled.
-pub(crate) async fn run(client: Client, synced: tokio::sync::oneshot::Sender<()>) {
+pub(crate) async fn run(client: Client, shared: Shared, synced: tokio::sync::oneshot::Sender<()>) {
     let inputs = stream::select_all([
-        changes(Api::<Node>::all(client.clone()))
-            .map(Input::Node)
-            .boxed(),
-        changes(Api::<Pod>::all(client.clone()))
-            .map(Input::Pod)
-            .boxed(),
+        shared.nodes.map(Input::Node).boxed(),
+        shared.pods.map(Input::Pod).boxed(),
         changes(Api::<PriorityClass>::all(client.clone()))
             .map(Input::Class)
             .boxed(),
@@ -201,7 +198,6 @@ impl Scheduler {
     fn handle(&mut self, input: Input, tracker: &mut SyncTracker) {
         match input {
             Input::Node(Change::Upsert(node)) => {
-                let node = *node;
                 let name = node.metadata.name.clone().unwrap_or_default();
                 let changed = self
                     .nodes
@@ -219,8 +215,7 @@ impl Scheduler {
                 tracker.synced(0);
             }
             Input::Pod(Change::Upsert(pod)) => {
-                let pod = *pod;
-                let key = key_of(&pod);
+                let key = key_of(pod.as_ref());
                 let old = self.pods.get(&key);
                 let freed = old.is_some_and(|o| !is_pod_terminal(o)) && is_pod_terminal(&pod);
                 if needs_scheduling(&pod) {
@@ -254,7 +249,6 @@ impl Scheduler {
                 tracker.synced(1);
             }
             Input::Class(Change::Upsert(class)) => {
-                let class = *class;
                 let name = class.metadata.name.clone().unwrap_or_default();
                 self.classes
                     .insert(name, (class.value, class.global_default.unwrap_or(false)));
@@ -411,7 +405,11 @@ impl Scheduler {
             .map(|(name, failure)| NodeCandidate {
                 name,
                 failure,
-                allocatable: self.nodes.get(*name).map(allocatable).unwrap_or_default(),
+                allocatable: self
+                    .nodes
+                    .get(*name)
+                    .map(|node| allocatable(node))
+                    .unwrap_or_default(),
                 pods: pods_by_node.get(*name).cloned().unwrap_or_default(),
             })
             .collect();
