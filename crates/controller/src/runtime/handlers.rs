@@ -76,10 +76,18 @@ impl Handlers {
         }
     }
 
-    /// C1: any change of a DaemonSet syncs it.
+    /// C1–C2: any change of a DaemonSet syncs it; an update whose uid changed is a delete and
+    /// re-create seen as one update, so the old incarnation's expectations are dropped first
+    /// (upstream `updateDaemonset`).
     pub fn daemon_set(&self, (old, new): Change<DaemonSet>) {
         match (old, new) {
-            (_, Some(ds)) => self.queue.add(key_of(&ds.metadata)),
+            (Some(old), Some(ds)) => {
+                if old.metadata.uid != ds.metadata.uid {
+                    self.daemon_set((Some(old), None));
+                }
+                self.queue.add(key_of(&ds.metadata));
+            }
+            (None, Some(ds)) => self.queue.add(key_of(&ds.metadata)),
             (Some(ds), None) => {
                 let key = key_of(&ds.metadata);
                 self.expectations.forget(&key);

@@ -1,6 +1,7 @@
 //! One sync of one DaemonSet: read the caches, ask the planner, carry the plan out through the
 //! API (spec §1.2; upstream `syncDaemonSet`, `syncNodes`, `updateDaemonSetStatus`).
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -45,6 +46,9 @@ pub enum SyncError {
     },
     #[error("hash collision creating the revision of daemonset {0}; collisionCount raised")]
     Collision(String),
+    /// Adoption refused: the live DaemonSet is not the cached one any more (spec §1.5 P2).
+    #[error("original daemonset {key} is gone: {reason}")]
+    Gone { key: String, reason: String },
     /// Pod creates or deletes failed (spec §1.8 K6: upstream `syncNodes` aggregates them).
     #[error("failed to create or delete pods of daemonset {key}: {}", join_errors(.errors))]
     Pods { key: String, errors: Vec<PodError> },
@@ -143,7 +147,31 @@ impl Syncer {
                 source,
             })?
         };
-        self.carry_out(key, &ds, plan).await
+        // The uids of the objects to adopt or release, from the caches the plan read: each
+        // patch carries its object's uid so it fails if the object was replaced meanwhile.
+        let wanted =
+            |names: &[String], name: Option<&String>| name.is_some_and(|n| names.contains(n));
+        let mut uids = HashMap::new();
+        let claimed_pods = [plan.adopt_pods.as_slice(), plan.release_pods.as_slice()].concat();
+        for pod in pod_refs
+            .iter()
+            .filter(|p| wanted(&claimed_pods, p.metadata.name.as_ref()))
+        {
+            uids.insert(uid_key("Pod", &pod.metadata), pod.metadata.uid.clone());
+        }
+        if let Some(history) = &plan.history {
+            let claimed = [history.adopt.as_slice(), history.release.as_slice()].concat();
+            for revision in revisions
+                .iter()
+                .filter(|r| wanted(&claimed, r.metadata.name.as_ref()))
+            {
+                uids.insert(
+                    uid_key("ControllerRevision", &revision.metadata),
+                    revision.metadata.uid.clone(),
+                );
+            }
+        }
+        self.carry_out(key, &ds, plan, &uids).await
     }
 
     async fn carry_out(
@@ -151,6 +179,7 @@ impl Syncer {
         key: &str,
         ds: &DaemonSet,
         mut plan: Plan,
+        uids: &HashMap<String, Option<String>>,
     ) -> Result<Option<Duration>, SyncError> {
         let namespace = ds.metadata.namespace.as_deref().unwrap_or_default();
         let api_error = |action: &'static str| {
@@ -170,24 +199,36 @@ impl Syncer {
         }
         let pods: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
         let revisions: Api<ControllerRevision> = Api::namespaced(self.client.clone(), namespace);
+        let adopts = plan.adopt_pods.len()
+            + plan
+                .history
+                .as_ref()
+                .map_or(0, |history| history.adopt.len());
+        if adopts > 0 {
+            // spec §1.5 P2 (upstream `RecheckDeletionTimestamp`, kubernetes#42639): the cache may
+            // lag a deletion; adopting for a DaemonSet that is gone or going would orphan again.
+            self.recheck_live(ds).await?;
+        }
+        let pod_uid = |name: &String| uid_of(uids, "Pod", namespace, name);
         for pod in &plan.adopt_pods {
-            self.adopt(&pods, ds, pod)
+            self.adopt(&pods, ds, pod, pod_uid(pod))
                 .await
                 .map_err(api_error("adopt pod"))?;
         }
         for pod in &plan.release_pods {
-            self.release(&pods, ds, pod)
+            self.release(&pods, ds, pod, pod_uid(pod))
                 .await
                 .map_err(api_error("release pod"))?;
         }
         if let Some(history) = &plan.history {
+            let revision_uid = |name: &String| uid_of(uids, "ControllerRevision", namespace, name);
             for name in &history.adopt {
-                self.adopt(&revisions, ds, name)
+                self.adopt(&revisions, ds, name, revision_uid(name))
                     .await
                     .map_err(api_error("adopt revision"))?;
             }
             for name in &history.release {
-                self.release(&revisions, ds, name)
+                self.release(&revisions, ds, name, revision_uid(name))
                     .await
                     .map_err(api_error("release revision"))?;
             }
@@ -491,31 +532,92 @@ impl Syncer {
         }
     }
 
-    /// Sets the controller reference on an orphan (upstream `ClaimPods` adoption patch; the uid
-    /// makes it fail if the object was replaced).
-    async fn adopt<K>(&self, api: &Api<K>, ds: &DaemonSet, name: &str) -> Result<(), kube::Error>
+    /// Re-reads the DaemonSet from the API server, bypassing the cache, and refuses if it is
+    /// gone, was replaced (another uid) or is being deleted (upstream `getDaemonPods`'
+    /// `RecheckDeletionTimestamp`).
+    async fn recheck_live(&self, ds: &DaemonSet) -> Result<(), SyncError> {
+        let key = key_of(&ds.metadata);
+        let api: Api<DaemonSet> = Api::namespaced(
+            self.client.clone(),
+            ds.metadata.namespace.as_deref().unwrap_or_default(),
+        );
+        let fresh = api
+            .get(ds.metadata.name.as_deref().unwrap_or_default())
+            .await
+            .map_err(|source| SyncError::Api {
+                key: key.clone(),
+                action: "re-read daemonset before adopting",
+                source,
+            })?;
+        if fresh.metadata.uid != ds.metadata.uid {
+            return Err(SyncError::Gone {
+                key,
+                reason: format!(
+                    "got uid {}, wanted {}",
+                    fresh.metadata.uid.unwrap_or_default(),
+                    ds.metadata.uid.clone().unwrap_or_default()
+                ),
+            });
+        }
+        if let Some(at) = fresh.metadata.deletion_timestamp {
+            return Err(SyncError::Gone {
+                key,
+                reason: format!("it has just been deleted at {}", at.0),
+            });
+        }
+        Ok(())
+    }
+
+    /// Sets the controller reference on an orphan (upstream `AdoptPod`: a strategic merge patch
+    /// that also names the object's uid, so it fails as Invalid if the object was replaced).
+    /// NotFound is ignored: the orphan is gone.
+    async fn adopt<K>(
+        &self,
+        api: &Api<K>,
+        ds: &DaemonSet,
+        name: &str,
+        uid: Option<&str>,
+    ) -> Result<(), kube::Error>
     where
         K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
     {
         let owner = pod_template::controller_owner_ref(ds);
-        let patch = json!({"metadata": {"ownerReferences": [owner]}});
+        let mut patch = json!({"metadata": {"ownerReferences": [owner]}});
+        if let Some(uid) = uid {
+            patch["metadata"]["uid"] = json!(uid);
+        }
         ignore_not_found(
             api.patch(name, &PatchParams::default(), &Patch::Strategic(&patch))
                 .await,
         )
     }
 
-    /// Removes the controller reference from an object the selector no longer matches.
-    async fn release<K>(&self, api: &Api<K>, ds: &DaemonSet, name: &str) -> Result<(), kube::Error>
+    /// Removes the controller reference from an object the selector no longer matches (upstream
+    /// `ReleasePod`: guarded by the object's uid; NotFound and Invalid — gone, replaced, or no
+    /// longer owned — are ignored).
+    async fn release<K>(
+        &self,
+        api: &Api<K>,
+        ds: &DaemonSet,
+        name: &str,
+        uid: Option<&str>,
+    ) -> Result<(), kube::Error>
     where
         K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
     {
-        let uid = ds.metadata.uid.clone().unwrap_or_default();
-        let patch = json!({"metadata": {"ownerReferences": [{"$patch": "delete", "uid": uid}]}});
-        ignore_not_found(
-            api.patch(name, &PatchParams::default(), &Patch::Strategic(&patch))
-                .await,
-        )
+        let owner_uid = ds.metadata.uid.clone().unwrap_or_default();
+        let mut patch =
+            json!({"metadata": {"ownerReferences": [{"$patch": "delete", "uid": owner_uid}]}});
+        if let Some(uid) = uid {
+            patch["metadata"]["uid"] = json!(uid);
+        }
+        match api
+            .patch(name, &PatchParams::default(), &Patch::Strategic(&patch))
+            .await
+        {
+            Err(kube::Error::Api(status)) if status.code == 404 || status.code == 422 => Ok(()),
+            other => other.map(|_| ()),
+        }
     }
 
     /// Writes the status through the status subresource (spec §1.10 W1, upstream
@@ -584,6 +686,24 @@ pub fn is_namespace_terminating(status: &kube::core::Status) -> bool {
             .any(|c| c.reason == NAMESPACE_TERMINATING_CAUSE)
     });
     by_cause || (status.code == 403 && status.message.contains("because it is being terminated"))
+}
+
+/// The key of `uids` for an object of `kind`.
+fn uid_key(
+    kind: &str,
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+) -> String {
+    format!("{kind}/{}", key_of(meta))
+}
+
+/// The cached uid of the `kind` object `namespace/name`, if known.
+fn uid_of<'a>(
+    uids: &'a HashMap<String, Option<String>>,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+) -> Option<&'a str> {
+    uids.get(&format!("{kind}/{namespace}/{name}"))?.as_deref()
 }
 
 fn ignore_not_found<T>(result: Result<T, kube::Error>) -> Result<(), kube::Error> {
