@@ -14,7 +14,7 @@ pub mod queue;
 pub mod sync;
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet};
 use k8s_openapi::api::core::v1::{Node, Pod};
@@ -126,11 +126,9 @@ impl Controller {
     }
 }
 
-/// A worker: takes keys off the queue and syncs them; failures are retried after a short delay.
+/// A worker: takes keys off the queue and syncs them. A failed sync is re-queued through the
+/// rate limiter, a successful one resets it (upstream `processNextWorkItem`).
 async fn work(queue: WorkQueue, syncer: Arc<Syncer>) {
-    /// Retry delay after a failed sync (client-go's rate limiter starts at 5 ms; errors here are
-    /// mostly conflicts that clear at once).
-    const RETRY_AFTER_ERROR: Duration = Duration::from_millis(100);
     while let Some(key) = queue.next().await {
         let started = Instant::now();
         let result = syncer.sync(&key).await;
@@ -138,11 +136,15 @@ async fn work(queue: WorkQueue, syncer: Arc<Syncer>) {
             .metrics
             .reconciled(started.elapsed(), result.is_err());
         match result {
-            Ok(Some(after)) => queue.add_after(key.clone(), after),
-            Ok(None) => {}
+            Ok(after) => {
+                queue.forget(&key);
+                if let Some(after) = after {
+                    queue.add_after(key.clone(), after);
+                }
+            }
             Err(e) => {
-                tracing::warn!("{e}");
-                queue.add_after(key.clone(), RETRY_AFTER_ERROR);
+                tracing::warn!("{key} failed with: {e}");
+                queue.add_rate_limited(key.clone());
             }
         }
         queue.done(&key);
