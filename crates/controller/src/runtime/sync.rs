@@ -1,6 +1,9 @@
 //! One sync of one DaemonSet: read the caches, ask the planner, carry the plan out through the
 //! API (spec §1.2; upstream `syncDaemonSet`, `syncNodes`, `updateDaemonSetStatus`).
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
