@@ -99,6 +99,8 @@ impl Cluster {
             let running = pods
                 .iter()
                 .filter(|p| p.metadata.deletion_timestamp.is_none())
+                // A Failed or Succeeded pod does not run, whatever its stale Ready condition says.
+                .filter(|p| !everynode_core::pod::is_pod_terminal(p))
                 .filter(|p| {
                     p.metadata
                         .owner_references
@@ -257,6 +259,8 @@ async fn should_run_and_stop_complex_daemon_with_node_affinity() {
         .await;
 }
 
+/// Upstream "should retry creating failed daemon pods": a daemon pod whose phase turns Failed
+/// is deleted and a new pod (another uid) runs on its node.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn should_retry_creating_failed_daemon_pods() {
     let cluster = cluster(2).await;
@@ -268,15 +272,26 @@ async fn should_retry_creating_failed_daemon_pods() {
         .expect("pods");
     let mut failed = pods.items[0].clone();
     let name = failed.metadata.name.clone().expect("name");
-    if let Some(status) = failed.status.as_mut() {
-        status.phase = Some("Failed".into());
+    let uid = failed.metadata.uid.clone().expect("uid");
+    let node = failed
+        .spec
+        .as_ref()
+        .and_then(|s| s.node_name.clone())
+        .expect("bound pod");
+    // As a kubelet reports a failed pod: phase Failed and no longer Ready.
+    let status = failed.status.get_or_insert_with(Default::default);
+    status.phase = Some("Failed".into());
+    for condition in status.conditions.iter_mut().flatten() {
+        if condition.type_ == "Ready" || condition.type_ == "ContainersReady" {
+            condition.status = "False".into();
+        }
     }
     cluster
         .pods()
         .replace_status(&name, &PostParams::default(), &failed)
         .await
         .expect("update status");
-    cluster.wait_running_on_all().await;
+
     let deadline = tokio::time::Instant::now() + DEADLINE;
     while cluster.pods().get_opt(&name).await.expect("get").is_some() {
         assert!(
@@ -285,6 +300,29 @@ async fn should_retry_creating_failed_daemon_pods() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    cluster.wait_running_on_all().await;
+    let pods = cluster
+        .pods()
+        .list(&ListParams::default())
+        .await
+        .expect("pods")
+        .items;
+    let replacement = pods
+        .iter()
+        .find(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node.as_str()))
+        .expect("a pod on the failed pod's node");
+    assert_ne!(
+        replacement.metadata.uid.as_deref(),
+        Some(uid.as_str()),
+        "the pod on {node} must be a new one"
+    );
+    assert!(
+        everynode_core::pod::is_pod_ready(replacement)
+            && !everynode_core::pod::is_pod_terminal(replacement),
+        "the replacement runs: {:?}",
+        replacement.status
+    );
+    cluster.wait_status_ok().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -324,20 +362,34 @@ async fn should_verify_changes_to_a_daemon_set_status() {
             .is_some_and(|c| c.iter().any(|c| c.type_ == kind))
     };
 
-    let mut ds = cluster
-        .daemon_sets()
-        .get_status(DS_NAME)
-        .await
-        .expect("get status");
-    let status = ds.status.get_or_insert_with(Default::default);
-    status.conditions.get_or_insert_with(Vec::new).push(serde_json::from_value(json!({
-        "type": "StatusUpdate", "status": "True", "reason": "E2E", "message": "Set from e2e test"
-    })).expect("condition"));
-    cluster
-        .daemon_sets()
-        .replace_status(DS_NAME, &PostParams::default(), &ds)
-        .await
-        .expect("update status");
+    // Upstream wraps this read-modify-write in RetryOnConflict: the controller writes the
+    // status too, and a write of its own in between makes ours conflict.
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let mut ds = cluster
+            .daemon_sets()
+            .get_status(DS_NAME)
+            .await
+            .expect("get status");
+        let status = ds.status.get_or_insert_with(Default::default);
+        status.conditions.get_or_insert_with(Vec::new).push(serde_json::from_value(json!({
+            "type": "StatusUpdate", "status": "True", "reason": "E2E", "message": "Set from e2e test"
+        })).expect("condition"));
+        match cluster
+            .daemon_sets()
+            .replace_status(DS_NAME, &PostParams::default(), &ds)
+            .await
+        {
+            Ok(_) => break,
+            Err(kube::Error::Api(s)) if s.code == 409 => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "status update kept conflicting"
+                );
+            }
+            Err(e) => panic!("update status: {e}"),
+        }
+    }
     tokio::time::timeout(DEADLINE, async {
         while let Some(Ok(ds)) = objects.next().await {
             if has_condition(&ds, "StatusUpdate") {

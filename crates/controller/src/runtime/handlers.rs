@@ -1,6 +1,9 @@
 //! Event handlers: which DaemonSets a change of a DaemonSet, pod, node or ControllerRevision
 //! concerns (spec §1.1 C1–C7), and the expectations a pod event satisfies.
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +17,7 @@ use kube::runtime::reflector::Store;
 use super::expectations::Expectations;
 use super::informer::Change;
 use super::queue::WorkQueue;
+use crate::plan::should_run::should_ignore_node_update;
 
 /// `namespace/name` of a namespaced object.
 pub fn key_of(meta: &ObjectMeta) -> String {
@@ -65,6 +69,9 @@ fn matching_daemon_sets(daemon_sets: &Store<DaemonSet>, meta: &ObjectMeta) -> Ve
 #[derive(Clone)]
 pub struct Handlers {
     pub queue: WorkQueue,
+    /// Names of nodes whose change may concern some DaemonSet (upstream
+    /// `daemonset-node-updates`).
+    pub node_updates: WorkQueue,
     pub expectations: Arc<Expectations>,
     pub daemon_sets: Store<DaemonSet>,
 }
@@ -76,10 +83,18 @@ impl Handlers {
         }
     }
 
-    /// C1: any change of a DaemonSet syncs it.
+    /// C1–C2: any change of a DaemonSet syncs it; an update whose uid changed is a delete and
+    /// re-create seen as one update, so the old incarnation's expectations are dropped first
+    /// (upstream `updateDaemonset`).
     pub fn daemon_set(&self, (old, new): Change<DaemonSet>) {
         match (old, new) {
-            (_, Some(ds)) => self.queue.add(key_of(&ds.metadata)),
+            (Some(old), Some(ds)) => {
+                if old.metadata.uid != ds.metadata.uid {
+                    self.daemon_set((Some(old), None));
+                }
+                self.queue.add(key_of(&ds.metadata));
+            }
+            (None, Some(ds)) => self.queue.add(key_of(&ds.metadata)),
             (Some(ds), None) => {
                 let key = key_of(&ds.metadata);
                 self.expectations.forget(&key);
@@ -184,15 +199,21 @@ impl Handlers {
         }
     }
 
-    /// C5–C6: a node that joins, leaves, or changes what decides placement concerns every
-    /// DaemonSet (upstream re-evaluates each against the node).
+    /// C7 (newest upstream): a node that joins, or whose labels or taints changed, goes on the
+    /// node-update queue, where [`super::node_updates::NodeUpdates`] picks the DaemonSets it
+    /// concerns. Other updates (heartbeats, conditions, allocatable) cannot change a node's fit
+    /// and are ignored; a deleted node has no handler (pod GC removes its pods).
     pub fn node(&self, (old, new): Change<Node>) {
-        let relevant = match (&old, &new) {
-            (Some(old), Some(new)) => placement_changed(old, new),
-            _ => true,
+        let Some(new) = new else {
+            return;
         };
-        if relevant {
-            self.enqueue_all();
+        if let Some(old) = old
+            && should_ignore_node_update(&old, &new)
+        {
+            return;
+        }
+        if let Some(name) = &new.metadata.name {
+            self.node_updates.add(name.clone());
         }
     }
 
@@ -219,21 +240,4 @@ impl Handlers {
             }
         }
     }
-}
-
-/// Whether a node update can change which daemon pods belong on it: labels, taints,
-/// schedulability, or its Ready condition (upstream `shouldIgnoreNodeUpdate` ignores the rest,
-/// heartbeats above all).
-fn placement_changed(old: &Node, new: &Node) -> bool {
-    let ready = |node: &Node| {
-        node.status
-            .as_ref()
-            .and_then(|s| s.conditions.as_ref())
-            .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
-            .map(|c| c.status.clone())
-    };
-    old.metadata.labels != new.metadata.labels
-        || old.spec.as_ref().map(|s| (&s.taints, s.unschedulable))
-            != new.spec.as_ref().map(|s| (&s.taints, s.unschedulable))
-        || ready(old) != ready(new)
 }

@@ -10,11 +10,12 @@ pub mod handlers;
 pub mod informer;
 pub mod leader;
 pub mod metrics;
+pub mod node_updates;
 pub mod queue;
 pub mod sync;
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet};
 use k8s_openapi::api::core::v1::{Node, Pod};
@@ -25,6 +26,7 @@ use expectations::Expectations;
 use handlers::Handlers;
 use informer::Informer;
 use metrics::Metrics;
+use node_updates::NodeUpdates;
 use queue::WorkQueue;
 use sync::Syncer;
 
@@ -49,6 +51,7 @@ impl Default for ControllerOptions {
 /// A running controller.
 pub struct Controller {
     queue: WorkQueue,
+    node_queue: WorkQueue,
     metrics: Arc<Metrics>,
     workers: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -57,11 +60,10 @@ impl Controller {
     /// Starts the informers, waits for their caches, then starts the workers.
     pub async fn start(client: kube::Client, options: ControllerOptions) -> Self {
         let queue = WorkQueue::default();
+        let node_queue = WorkQueue::default();
         let expectations = Arc::new(Expectations::default());
         let metrics = Arc::new(Metrics::default());
-        let (daemon_sets_ready_tx, daemon_sets_ready) = tokio::sync::oneshot::channel::<Handlers>();
         // The handlers need the DaemonSet cache, which exists only once its informer does.
-        let pending = Arc::new(Mutex::new(Some(daemon_sets_ready_tx)));
         let handler_slot: Arc<std::sync::OnceLock<Handlers>> = Arc::default();
         let slot = handler_slot.clone();
         let daemon_sets = Informer::<DaemonSet>::spawn(client.clone(), move |change| {
@@ -71,12 +73,11 @@ impl Controller {
         });
         let handlers = Handlers {
             queue: queue.clone(),
+            node_updates: node_queue.clone(),
             expectations: expectations.clone(),
             daemon_sets: daemon_sets.store.clone(),
         };
         let _ = handler_slot.set(handlers.clone());
-        drop(pending);
-        drop(daemon_sets_ready);
         let on_pod = handlers.clone();
         let pods = Informer::<Pod>::spawn(client.clone(), move |change| on_pod.pod(change));
         let on_node = handlers.clone();
@@ -102,11 +103,24 @@ impl Controller {
             recorder: Recorder::new(client),
             metrics: metrics.clone(),
         });
+        let node_updates = NodeUpdates {
+            daemon_sets: daemon_sets.store.clone(),
+            nodes: nodes.store.clone(),
+            pods: pods.store.clone(),
+            queue: queue.clone(),
+        };
+        // As many node-update workers as sync workers (newest upstream).
         let workers = (0..options.workers.max(1))
-            .map(|_| tokio::spawn(work(queue.clone(), syncer.clone())))
+            .flat_map(|_| {
+                [
+                    tokio::spawn(work(queue.clone(), syncer.clone())),
+                    tokio::spawn(node_updates.clone().work(node_queue.clone())),
+                ]
+            })
             .collect();
         Self {
             queue,
+            node_queue,
             metrics,
             workers,
         }
@@ -120,17 +134,16 @@ impl Controller {
     /// Stops the workers (the informers end with the runtime).
     pub fn stop(&self) {
         self.queue.shut_down();
+        self.node_queue.shut_down();
         for worker in &self.workers {
             worker.abort();
         }
     }
 }
 
-/// A worker: takes keys off the queue and syncs them; failures are retried after a short delay.
+/// A worker: takes keys off the queue and syncs them. A failed sync is re-queued through the
+/// rate limiter, a successful one resets it (upstream `processNextWorkItem`).
 async fn work(queue: WorkQueue, syncer: Arc<Syncer>) {
-    /// Retry delay after a failed sync (client-go's rate limiter starts at 5 ms; errors here are
-    /// mostly conflicts that clear at once).
-    const RETRY_AFTER_ERROR: Duration = Duration::from_millis(100);
     while let Some(key) = queue.next().await {
         let started = Instant::now();
         let result = syncer.sync(&key).await;
@@ -138,11 +151,15 @@ async fn work(queue: WorkQueue, syncer: Arc<Syncer>) {
             .metrics
             .reconciled(started.elapsed(), result.is_err());
         match result {
-            Ok(Some(after)) => queue.add_after(key.clone(), after),
-            Ok(None) => {}
+            Ok(after) => {
+                queue.forget(&key);
+                if let Some(after) = after {
+                    queue.add_after(key.clone(), after);
+                }
+            }
             Err(e) => {
-                tracing::warn!("{e}");
-                queue.add_after(key.clone(), RETRY_AFTER_ERROR);
+                tracing::warn!("{key} failed with: {e}");
+                queue.add_rate_limited(key.clone());
             }
         }
         queue.done(&key);

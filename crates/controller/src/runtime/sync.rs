@@ -1,6 +1,10 @@
 //! One sync of one DaemonSet: read the caches, ask the planner, carry the plan out through the
 //! API (spec §1.2; upstream `syncDaemonSet`, `syncNodes`, `updateDaemonSetStatus`).
 
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -21,6 +25,9 @@ use crate::plan::{FailedPodBackoff, Plan, PlanInput, pod_template};
 
 /// The first batch of creates; each next batch doubles (upstream `SlowStartInitialBatchSize`).
 const SLOW_START_INITIAL_BATCH: usize = 1;
+/// The status cause kube-apiserver gives when a create is refused because its namespace is
+/// being deleted (upstream `v1.NamespaceTerminatingCause`).
+const NAMESPACE_TERMINATING_CAUSE: &str = "NamespaceTerminating";
 /// How often a status write is retried after a conflict (upstream `StatusUpdateRetries`).
 const STATUS_UPDATE_RETRIES: usize = 1;
 
@@ -42,6 +49,39 @@ pub enum SyncError {
     },
     #[error("hash collision creating the revision of daemonset {0}; collisionCount raised")]
     Collision(String),
+    /// Adoption refused: the live DaemonSet is not the cached one any more (spec §1.5 P2).
+    #[error("original daemonset {key} is gone: {reason}")]
+    Gone { key: String, reason: String },
+    /// Pod creates or deletes failed (spec §1.8 K6: upstream `syncNodes` aggregates them).
+    #[error("failed to create or delete pods of daemonset {key}: {}", join_errors(.errors))]
+    Pods { key: String, errors: Vec<PodError> },
+    /// The rolling update could not be planned; status was still written (spec §1.2 S8).
+    #[error("failed to roll out daemonset {key}: {source}")]
+    Rolling {
+        key: String,
+        #[source]
+        source: crate::plan::RollingError,
+    },
+}
+
+/// Why one pod create or delete failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PodError {
+    /// The template cannot make a pod (refused before any API call, as upstream does).
+    #[error(transparent)]
+    Template(#[from] pod_template::TemplateError),
+    /// The API server refused the create or delete.
+    #[error(transparent)]
+    Api(#[from] kube::Error),
+}
+
+/// The messages of aggregated errors, as upstream's `NewAggregate` prints them.
+fn join_errors(errors: &[PodError]) -> String {
+    let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    match messages.as_slice() {
+        [one] => one.clone(),
+        _ => format!("[{}]", messages.join(", ")),
+    }
 }
 
 /// What a sync reads and writes with.
@@ -110,14 +150,39 @@ impl Syncer {
                 source,
             })?
         };
-        self.carry_out(key, &ds, plan).await
+        // The uids of the objects to adopt or release, from the caches the plan read: each
+        // patch carries its object's uid so it fails if the object was replaced meanwhile.
+        let wanted =
+            |names: &[String], name: Option<&String>| name.is_some_and(|n| names.contains(n));
+        let mut uids = HashMap::new();
+        let claimed_pods = [plan.adopt_pods.as_slice(), plan.release_pods.as_slice()].concat();
+        for pod in pod_refs
+            .iter()
+            .filter(|p| wanted(&claimed_pods, p.metadata.name.as_ref()))
+        {
+            uids.insert(uid_key("Pod", &pod.metadata), pod.metadata.uid.clone());
+        }
+        if let Some(history) = &plan.history {
+            let claimed = [history.adopt.as_slice(), history.release.as_slice()].concat();
+            for revision in revisions
+                .iter()
+                .filter(|r| wanted(&claimed, r.metadata.name.as_ref()))
+            {
+                uids.insert(
+                    uid_key("ControllerRevision", &revision.metadata),
+                    revision.metadata.uid.clone(),
+                );
+            }
+        }
+        self.carry_out(key, &ds, plan, &uids).await
     }
 
     async fn carry_out(
         &self,
         key: &str,
         ds: &DaemonSet,
-        plan: Plan,
+        mut plan: Plan,
+        uids: &HashMap<String, Option<String>>,
     ) -> Result<Option<Duration>, SyncError> {
         let namespace = ds.metadata.namespace.as_deref().unwrap_or_default();
         let api_error = |action: &'static str| {
@@ -137,24 +202,36 @@ impl Syncer {
         }
         let pods: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
         let revisions: Api<ControllerRevision> = Api::namespaced(self.client.clone(), namespace);
+        let adopts = plan.adopt_pods.len()
+            + plan
+                .history
+                .as_ref()
+                .map_or(0, |history| history.adopt.len());
+        if adopts > 0 {
+            // spec §1.5 P2 (upstream `RecheckDeletionTimestamp`, kubernetes#42639): the cache may
+            // lag a deletion; adopting for a DaemonSet that is gone or going would orphan again.
+            self.recheck_live(ds).await?;
+        }
+        let pod_uid = |name: &String| uid_of(uids, "Pod", namespace, name);
         for pod in &plan.adopt_pods {
-            self.adopt(&pods, ds, pod)
+            self.adopt(&pods, ds, pod, pod_uid(pod))
                 .await
                 .map_err(api_error("adopt pod"))?;
         }
         for pod in &plan.release_pods {
-            self.release(&pods, ds, pod)
+            self.release(&pods, ds, pod, pod_uid(pod))
                 .await
                 .map_err(api_error("release pod"))?;
         }
         if let Some(history) = &plan.history {
+            let revision_uid = |name: &String| uid_of(uids, "ControllerRevision", namespace, name);
             for name in &history.adopt {
-                self.adopt(&revisions, ds, name)
+                self.adopt(&revisions, ds, name, revision_uid(name))
                     .await
                     .map_err(api_error("adopt revision"))?;
             }
             for name in &history.release {
-                self.release(&revisions, ds, name)
+                self.release(&revisions, ds, name, revision_uid(name))
                     .await
                     .map_err(api_error("release revision"))?;
             }
@@ -196,12 +273,47 @@ impl Syncer {
                 .map_err(api_error("relabel pod"))?;
             }
         }
-        self.sync_nodes(key, ds, &pods, &plan).await;
+        // Upstream `syncDaemonSet`: the update part (manage or rolling update, then history
+        // cleanup) stops at its first error, the status is written regardless, and the update
+        // error wins over a status error.
+        let update = self.sync_nodes(key, ds, &pods, &plan).await;
         {
             let mut backoff = self.backoff.lock().unwrap_or_else(PoisonError::into_inner);
             backoff.apply(plan.backoff_updates.iter().cloned());
             backoff.gc(jiff::Timestamp::now());
         }
+        let update = match (update, plan.rolling_error.take()) {
+            (Err(e), _) => Err(e),
+            (Ok(()), Some(source)) => Err(SyncError::Rolling {
+                key: key.to_owned(),
+                source,
+            }),
+            (Ok(()), None) => self.clean_up_revisions(key, &revisions, &plan).await,
+        };
+        let status = match &plan.status {
+            Some(status) => self
+                .write_status(ds, status)
+                .await
+                .map_err(api_error("update status")),
+            None => Ok(()),
+        };
+        match (update, status) {
+            (Err(e), Err(status)) => {
+                tracing::warn!("{status}");
+                Err(e)
+            }
+            (Err(e), Ok(())) | (Ok(()), Err(e)) => Err(e),
+            (Ok(()), Ok(())) => Ok(plan.requeue_after),
+        }
+    }
+
+    /// Deletes the revisions history cleanup picked (spec §2.7).
+    async fn clean_up_revisions(
+        &self,
+        key: &str,
+        revisions: &Api<ControllerRevision>,
+        plan: &Plan,
+    ) -> Result<(), SyncError> {
         for name in &plan.revisions_to_delete {
             ignore_not_found(
                 revisions
@@ -209,35 +321,65 @@ impl Syncer {
                     .await
                     .map(|_| ()),
             )
-            .map_err(api_error("clean up revision"))?;
+            .map_err(|source| SyncError::Api {
+                key: key.to_owned(),
+                action: "clean up revision",
+                source,
+            })?;
         }
-        if let Some(status) = &plan.status {
-            self.write_status(ds, status)
-                .await
-                .map_err(api_error("update status"))?;
-        }
-        Ok(plan.requeue_after)
+        Ok(())
     }
 
-    /// Creates and deletes pods (spec §1.8): expectations first, creates in slow-start batches,
-    /// deletes all at once; every failure is recorded and lowers the expectations.
-    async fn sync_nodes(&self, key: &str, ds: &DaemonSet, pods: &Api<Pod>, plan: &Plan) {
+    /// Creates and deletes pods (spec §1.8, upstream `syncNodes`): expectations first, then
+    /// creates in slow-start batches, then every delete at once. Each failure lowers the
+    /// expectations and is returned, all of them together (K6), so the DaemonSet is retried with
+    /// backoff.
+    async fn sync_nodes(
+        &self,
+        key: &str,
+        ds: &DaemonSet,
+        pods: &Api<Pod>,
+        plan: &Plan,
+    ) -> Result<(), SyncError> {
+        let namespace = ds.metadata.namespace.as_deref().unwrap_or_default();
         let delete_keys: Vec<String> = plan
             .deletes
             .iter()
-            .map(|d| {
-                format!(
-                    "{}/{}",
-                    ds.metadata.namespace.as_deref().unwrap_or_default(),
-                    d.name
-                )
-            })
+            .map(|d| format!("{namespace}/{}", d.name))
             .collect();
         if plan.creates.is_empty() && plan.deletes.is_empty() {
-            return;
+            return Ok(());
         }
         self.expectations
             .expect(key, plan.creates.len(), delete_keys.iter().cloned());
+        let mut errors = Vec::new();
+
+        if let Some(template) = &plan.pod_template {
+            let mut remaining: &[String] = &plan.creates;
+            let mut batch = SLOW_START_INITIAL_BATCH;
+            while !remaining.is_empty() {
+                let (now, later) = remaining.split_at(batch.min(remaining.len()));
+                let creates = now
+                    .iter()
+                    .map(|node| self.create_pod(key, ds, pods, template, node));
+                let failed: Vec<PodError> = join_all(creates)
+                    .await
+                    .into_iter()
+                    .filter_map(Result::err)
+                    .collect();
+                remaining = later;
+                if !failed.is_empty() {
+                    errors.extend(failed);
+                    // Slow start: after a failure the rest are skipped and no longer expected;
+                    // the next sync tries them again.
+                    for _ in remaining {
+                        self.expectations.creation_observed(key);
+                    }
+                    break;
+                }
+                batch *= 2;
+            }
+        }
 
         let deletes = plan
             .deletes
@@ -253,9 +395,13 @@ impl Syncer {
                             keys::REASON_SUCCESSFUL_DELETE,
                             &keys::successful_delete_message(&delete.name),
                         );
+                        None
                     }
+                    // Already gone: no error and no event (spec §0), but no deletion event
+                    // will come for it either.
                     Err(kube::Error::Api(status)) if status.code == 404 => {
                         self.expectations.deletion_observed(key, pod_key);
+                        None
                     }
                     Err(e) => {
                         self.expectations.deletion_observed(key, pod_key);
@@ -265,35 +411,25 @@ impl Syncer {
                             keys::REASON_FAILED_DELETE,
                             &keys::failed_delete_message(&e.to_string()),
                         );
+                        Some(PodError::Api(e))
                     }
                 }
             });
-        join_all(deletes).await;
-
-        let Some(template) = &plan.pod_template else {
-            return;
-        };
-        let mut remaining: &[String] = &plan.creates;
-        let mut batch = SLOW_START_INITIAL_BATCH;
-        while !remaining.is_empty() {
-            let (now, later) = remaining.split_at(batch.min(remaining.len()));
-            let creates = now
-                .iter()
-                .map(|node| self.create_pod(key, ds, pods, template, node));
-            let failed = join_all(creates).await.into_iter().any(|ok| !ok);
-            remaining = later;
-            if failed {
-                // Slow start: after a failure the rest are skipped and no longer expected.
-                for _ in remaining {
-                    self.expectations.creation_observed(key);
-                }
-                break;
-            }
-            batch *= 2;
+        errors.extend(join_all(deletes).await.into_iter().flatten());
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(SyncError::Pods {
+                key: key.to_owned(),
+                errors,
+            })
         }
     }
 
-    /// Creates the daemon pod for `node`; false if the API refused it.
+    /// Creates the daemon pod for `node` (upstream `RealPodControl.CreatePods` plus the error
+    /// handling of `syncNodes`). A namespace being torn down is no error and leaves the
+    /// expectation raised, as upstream: every later create would fail the same way, and the
+    /// expectation expires (spec §1.8 K4).
     async fn create_pod(
         &self,
         key: &str,
@@ -301,18 +437,13 @@ impl Syncer {
         pods: &Api<Pod>,
         template: &k8s_openapi::api::core::v1::PodTemplateSpec,
         node: &str,
-    ) -> bool {
+    ) -> Result<(), PodError> {
         let pod = match pod_template::pod_for_node(ds, template, node) {
             Ok(pod) => pod,
             Err(e) => {
+                // Upstream refuses such a pod before calling the API, without an event.
                 self.expectations.creation_observed(key);
-                self.recorder.record(
-                    ds,
-                    keys::EVENT_TYPE_WARNING,
-                    keys::REASON_FAILED_CREATE,
-                    &keys::failed_create_message(&e.to_string()),
-                );
-                return false;
+                return Err(e.into());
             }
         };
         match pods.create(&PostParams::default(), &pod).await {
@@ -325,21 +456,18 @@ impl Syncer {
                     keys::REASON_SUCCESSFUL_CREATE,
                     &keys::successful_create_message(&name),
                 );
-                true
+                Ok(())
             }
+            Err(kube::Error::Api(status)) if is_namespace_terminating(&status) => Ok(()),
             Err(e) => {
                 self.expectations.creation_observed(key);
-                let terminating =
-                    matches!(&e, kube::Error::Api(s) if s.message.contains("being terminated"));
-                if !terminating {
-                    self.recorder.record(
-                        ds,
-                        keys::EVENT_TYPE_WARNING,
-                        keys::REASON_FAILED_CREATE,
-                        &keys::failed_create_message(&e.to_string()),
-                    );
-                }
-                false
+                self.recorder.record(
+                    ds,
+                    keys::EVENT_TYPE_WARNING,
+                    keys::REASON_FAILED_CREATE,
+                    &keys::failed_create_message(&e.to_string()),
+                );
+                Err(e.into())
             }
         }
     }
@@ -383,7 +511,16 @@ impl Syncer {
                     Ok(CollisionDecision::BumpCollisionCount(count)) => {
                         let mut status = live.status.clone().unwrap_or_default();
                         status.collision_count = Some(count);
-                        self.write_status(&live, &status)
+                        // One write, no retry: upstream's `snapshot` does the same, and the
+                        // next sync sees the collision again if it fails.
+                        let mut raised = live.clone();
+                        raised.status = Some(status);
+                        daemon_sets
+                            .replace_status(
+                                ds.metadata.name.as_deref().unwrap_or_default(),
+                                &PostParams::default(),
+                                &raised,
+                            )
                             .await
                             .map_err(api_error("raise collisionCount"))?;
                         Err(SyncError::Collision(key))
@@ -398,34 +535,97 @@ impl Syncer {
         }
     }
 
-    /// Sets the controller reference on an orphan (upstream `ClaimPods` adoption patch; the uid
-    /// makes it fail if the object was replaced).
-    async fn adopt<K>(&self, api: &Api<K>, ds: &DaemonSet, name: &str) -> Result<(), kube::Error>
+    /// Re-reads the DaemonSet from the API server, bypassing the cache, and refuses if it is
+    /// gone, was replaced (another uid) or is being deleted (upstream `getDaemonPods`'
+    /// `RecheckDeletionTimestamp`).
+    async fn recheck_live(&self, ds: &DaemonSet) -> Result<(), SyncError> {
+        let key = key_of(&ds.metadata);
+        let api: Api<DaemonSet> = Api::namespaced(
+            self.client.clone(),
+            ds.metadata.namespace.as_deref().unwrap_or_default(),
+        );
+        let fresh = api
+            .get(ds.metadata.name.as_deref().unwrap_or_default())
+            .await
+            .map_err(|source| SyncError::Api {
+                key: key.clone(),
+                action: "re-read daemonset before adopting",
+                source,
+            })?;
+        if fresh.metadata.uid != ds.metadata.uid {
+            return Err(SyncError::Gone {
+                key,
+                reason: format!(
+                    "got uid {}, wanted {}",
+                    fresh.metadata.uid.unwrap_or_default(),
+                    ds.metadata.uid.clone().unwrap_or_default()
+                ),
+            });
+        }
+        if let Some(at) = fresh.metadata.deletion_timestamp {
+            return Err(SyncError::Gone {
+                key,
+                reason: format!("it has just been deleted at {}", at.0),
+            });
+        }
+        Ok(())
+    }
+
+    /// Sets the controller reference on an orphan (upstream `AdoptPod`: a strategic merge patch
+    /// that also names the object's uid, so it fails as Invalid if the object was replaced).
+    /// NotFound is ignored: the orphan is gone.
+    async fn adopt<K>(
+        &self,
+        api: &Api<K>,
+        ds: &DaemonSet,
+        name: &str,
+        uid: Option<&str>,
+    ) -> Result<(), kube::Error>
     where
         K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
     {
         let owner = pod_template::controller_owner_ref(ds);
-        let patch = json!({"metadata": {"ownerReferences": [owner]}});
+        let mut patch = json!({"metadata": {"ownerReferences": [owner]}});
+        if let Some(uid) = uid {
+            patch["metadata"]["uid"] = json!(uid);
+        }
         ignore_not_found(
             api.patch(name, &PatchParams::default(), &Patch::Strategic(&patch))
                 .await,
         )
     }
 
-    /// Removes the controller reference from an object the selector no longer matches.
-    async fn release<K>(&self, api: &Api<K>, ds: &DaemonSet, name: &str) -> Result<(), kube::Error>
+    /// Removes the controller reference from an object the selector no longer matches (upstream
+    /// `ReleasePod`: guarded by the object's uid; NotFound and Invalid — gone, replaced, or no
+    /// longer owned — are ignored).
+    async fn release<K>(
+        &self,
+        api: &Api<K>,
+        ds: &DaemonSet,
+        name: &str,
+        uid: Option<&str>,
+    ) -> Result<(), kube::Error>
     where
         K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
     {
-        let uid = ds.metadata.uid.clone().unwrap_or_default();
-        let patch = json!({"metadata": {"ownerReferences": [{"$patch": "delete", "uid": uid}]}});
-        ignore_not_found(
-            api.patch(name, &PatchParams::default(), &Patch::Strategic(&patch))
-                .await,
-        )
+        let owner_uid = ds.metadata.uid.clone().unwrap_or_default();
+        let mut patch =
+            json!({"metadata": {"ownerReferences": [{"$patch": "delete", "uid": owner_uid}]}});
+        if let Some(uid) = uid {
+            patch["metadata"]["uid"] = json!(uid);
+        }
+        match api
+            .patch(name, &PatchParams::default(), &Patch::Strategic(&patch))
+            .await
+        {
+            Err(kube::Error::Api(status)) if status.code == 404 || status.code == 422 => Ok(()),
+            other => other.map(|_| ()),
+        }
     }
 
-    /// Writes the status through the status subresource, re-reading once on conflict (W2).
+    /// Writes the status through the status subresource (spec §1.10 W1, upstream
+    /// `storeDaemonSetStatus`): on any failure GET the DaemonSet and try once more with the same
+    /// counters on the fresh object; a failed GET is the more interesting error and is returned.
     async fn write_status(
         &self,
         ds: &DaemonSet,
@@ -436,23 +636,77 @@ impl Syncer {
             ds.metadata.namespace.as_deref().unwrap_or_default(),
         );
         let name = ds.metadata.name.clone().unwrap_or_default();
+        let raises_generation =
+            status.observed_generation != ds.status.as_ref().and_then(|s| s.observed_generation);
         let mut current = ds.clone();
-        for attempt in 0..=STATUS_UPDATE_RETRIES {
-            current.status = Some(status.clone());
-            match api
+        current.status = Some(status.clone());
+        let mut attempt = 0;
+        loop {
+            let error = match api
                 .replace_status(&name, &PostParams::default(), &current)
                 .await
             {
                 Ok(_) => return Ok(()),
-                Err(kube::Error::Api(s)) if s.code == 409 && attempt < STATUS_UPDATE_RETRIES => {
-                    current = api.get(&name).await?;
-                }
-                Err(kube::Error::Api(s)) if s.code == 404 => return Ok(()),
-                Err(e) => return Err(e),
+                Err(e) => e,
+            };
+            if attempt >= STATUS_UPDATE_RETRIES {
+                return Err(error);
             }
+            attempt += 1;
+            current = api.get(&name).await?;
+            let fresh = current.status.get_or_insert_with(Default::default);
+            copy_counters(status, fresh, raises_generation);
         }
-        Ok(())
     }
+}
+
+/// Sets the seven counters (and, if this sync raised it, observedGeneration) of `from` on `to`,
+/// keeping the rest of `to` (collisionCount, conditions) as upstream's retry does.
+fn copy_counters(
+    from: &k8s_openapi::api::apps::v1::DaemonSetStatus,
+    to: &mut k8s_openapi::api::apps::v1::DaemonSetStatus,
+    raises_generation: bool,
+) {
+    to.desired_number_scheduled = from.desired_number_scheduled;
+    to.current_number_scheduled = from.current_number_scheduled;
+    to.number_misscheduled = from.number_misscheduled;
+    to.number_ready = from.number_ready;
+    to.updated_number_scheduled = from.updated_number_scheduled;
+    to.number_available = from.number_available;
+    to.number_unavailable = from.number_unavailable;
+    if raises_generation {
+        to.observed_generation = from.observed_generation;
+    }
+}
+
+/// Whether a create failed because its namespace is being deleted (upstream
+/// `HasStatusCause(err, NamespaceTerminatingCause)`; everynode's API server words the message
+/// as kube-apiserver does but may not carry the cause, so the message counts too).
+pub fn is_namespace_terminating(status: &kube::core::Status) -> bool {
+    let by_cause = status.details.as_ref().is_some_and(|d| {
+        d.causes
+            .iter()
+            .any(|c| c.reason == NAMESPACE_TERMINATING_CAUSE)
+    });
+    by_cause || (status.code == 403 && status.message.contains("because it is being terminated"))
+}
+
+/// The key of `uids` for an object of `kind`.
+fn uid_key(
+    kind: &str,
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+) -> String {
+    format!("{kind}/{}", key_of(meta))
+}
+
+/// The cached uid of the `kind` object `namespace/name`, if known.
+fn uid_of<'a>(
+    uids: &'a HashMap<String, Option<String>>,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+) -> Option<&'a str> {
+    uids.get(&format!("{kind}/{namespace}/{name}"))?.as_deref()
 }
 
 fn ignore_not_found<T>(result: Result<T, kube::Error>) -> Result<(), kube::Error> {
