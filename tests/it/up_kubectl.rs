@@ -354,6 +354,45 @@ fn exec_and_logs_say_what_a_simulated_container_can_do() {
 }
 
 #[test]
+fn top_says_simulated_containers_have_no_metrics_and_discovery_still_works() {
+    let server = Server::start(&["up", "--nodes", "1"]);
+    let kubectl = Kubectl::new(&server.kubeconfig());
+    kubectl.apply(&daemon_set("agent", "")).ok();
+    wait_for_placement(&kubectl, "agent", &["node-1"]);
+    let no_metrics = "Error from server (ServiceUnavailable): metrics are not available: everynode simulates nodes and containers";
+    for args in [
+        &["top", "pods"][..],
+        &["top", "pods", "-l", "app=agent"],
+        &["top", "nodes"],
+        &["top", "node", "node-1"],
+    ] {
+        let error = kubectl.run(args).err();
+        assert!(error.starts_with(no_metrics), "{args:?}: {error}");
+    }
+    // Advertising metrics.k8s.io (as metrics-server does) leaves discovery whole: api-resources
+    // lists it without errors, and plain names still mean the core resources.
+    let resources = kubectl.run(&["api-resources"]);
+    assert!(
+        resources.success && resources.stderr.is_empty(),
+        "{resources:?}"
+    );
+    assert!(
+        resources
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("pods ") && l.contains("metrics.k8s.io/v1beta1")),
+        "{resources:?}"
+    );
+    let pods = kubectl.run(&["get", "pods", "-l", "app=agent"]).ok();
+    assert!(pods.contains("Running"), "{pods}");
+    let nodes = kubectl.run(&["get", "node", "node-1"]).ok();
+    assert!(nodes.contains("Ready"), "{nodes}");
+    kubectl
+        .apply("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: after-discovery\n")
+        .ok();
+}
+
+#[test]
 fn a_restart_with_more_nodes_adds_them_and_sigterm_stops_cleanly() {
     let mut server = Server::start(&["up", "--nodes", "2"]);
     let kubectl = Kubectl::new(&server.kubeconfig());
