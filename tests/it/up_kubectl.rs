@@ -457,3 +457,56 @@ fn drain_without_eviction_deletes_through_protobuf_delete_options() {
         ["node-1 Running", "node-2 Running"]
     );
 }
+
+#[test]
+fn a_deleted_pod_terminates_after_the_deletion_delay_never_after_its_grace_period() {
+    let pod = |name: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  terminationGracePeriodSeconds: 30\n  containers:\n  - name: c\n    image: nginx\n"
+        )
+    };
+    let running = |kubectl: &Kubectl, name: &str| {
+        wait_for("the pod to run", DEADLINE, || {
+            (kubectl.jsonpath(&["get", "pod", name], "{.status.phase}") == "Running").then_some(())
+        })
+    };
+    let gone = |kubectl: &Kubectl, name: &str| {
+        wait_for("the pod to go", Duration::from_secs(20), || {
+            let get = kubectl.run(&["get", "pod", name, "--ignore-not-found", "-o", "name"]);
+            (get.success && get.stdout.is_empty()).then_some(())
+        })
+    };
+
+    // A 1 s delay: still terminating right after the delete, gone well within its 30 s grace.
+    let server = Server::start(&["up", "--nodes", "1", "--pod-deletion-delay", "1s"]);
+    let kubectl = Kubectl::new(&server.kubeconfig());
+    kubectl.apply(&pod("slow")).ok();
+    running(&kubectl, "slow");
+    let deleted = std::time::Instant::now();
+    kubectl.run(&["delete", "pod", "slow", "--wait=false"]).ok();
+    let terminating = kubectl.jsonpath(
+        &["get", "pod", "slow"],
+        "{.metadata.deletionTimestamp} {.metadata.deletionGracePeriodSeconds}",
+    );
+    assert!(
+        terminating.ends_with(" 30"),
+        "not terminating: {terminating:?}"
+    );
+    gone(&kubectl, "slow");
+    let took = deleted.elapsed();
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_secs(30),
+        "gone after {took:?}"
+    );
+    drop(server);
+
+    // A delay longer than the grace period: the grace period wins.
+    let server = Server::start(&["up", "--nodes", "1", "--pod-deletion-delay", "10m"]);
+    let kubectl = Kubectl::new(&server.kubeconfig());
+    kubectl.apply(&pod("quick")).ok();
+    running(&kubectl, "quick");
+    kubectl
+        .run(&["delete", "pod", "quick", "--grace-period=2", "--wait=false"])
+        .ok();
+    gone(&kubectl, "quick");
+}
