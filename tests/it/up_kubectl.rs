@@ -500,13 +500,20 @@ fn a_deleted_pod_terminates_after_the_deletion_delay_never_after_its_grace_perio
     );
     drop(server);
 
-    // A delay longer than the grace period: the grace period wins.
+    // A delay longer than the grace period: the grace period wins. Meanwhile the simulated log
+    // shows the stop signal.
     let server = Server::start(&["up", "--nodes", "1", "--pod-deletion-delay", "10m"]);
     let kubectl = Kubectl::new(&server.kubeconfig());
     kubectl.apply(&pod("quick")).ok();
     running(&kubectl, "quick");
     kubectl
-        .run(&["delete", "pod", "quick", "--grace-period=2", "--wait=false"])
+        .run(&["delete", "pod", "quick", "--grace-period=4", "--wait=false"])
         .ok();
+    let log = kubectl.run(&["logs", "quick"]).ok();
+    assert!(
+        log.lines().last().is_some_and(|l| l
+            == "[everynode simulated] container c stopping: the pod is being deleted, grace period 4s"),
+        "{log}"
+    );
     gone(&kubectl, "quick");
 }
