@@ -30,6 +30,10 @@ pub struct UpArgs {
     /// Delay from a pod's binding to its containers running, e.g. `500ms`, `2s`.
     #[arg(long, default_value = "0s", value_parser = parse_duration, value_name = "DURATION")]
     pod_startup: Duration,
+    /// Delay from a pod's graceful delete to its simulated containers stopping and the final
+    /// delete; never later than the pod's grace period.
+    #[arg(long, default_value = "0s", value_parser = parse_duration, value_name = "DURATION")]
+    pod_deletion_delay: Duration,
     /// How long a node may miss heartbeats before it turns Unknown (upstream 50s).
     #[arg(long, default_value = "50s", value_parser = parse_duration, value_name = "DURATION")]
     node_monitor_grace_period: Duration,
@@ -51,6 +55,7 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         .context("the garbage collector did not start")?;
     let sim_options = SimOptions {
         pod_startup_delay: args.pod_startup,
+        pod_deletion_delay: args.pod_deletion_delay,
         node_monitor_grace_period: args.node_monitor_grace_period,
         lease_interval: args.node_lease_interval,
         ..SimOptions::default()

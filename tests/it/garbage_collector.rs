@@ -197,3 +197,101 @@ async fn dependent_of_a_never_existing_owner_is_collected() {
         "{keeper:?}"
     );
 }
+
+fn decode<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
+    serde_json::from_value(value).expect("object")
+}
+
+/// An ownerReference to `owner`, whatever its kind.
+fn owned_by<K: kube::Resource<DynamicType = ()>>(owner: &K) -> serde_json::Value {
+    json!([{
+        "apiVersion": K::api_version(&()),
+        "kind": K::kind(&()),
+        "name": owner.meta().name,
+        "uid": owner.meta().uid,
+    }])
+}
+
+#[tokio::test]
+async fn every_deletable_kind_can_own_and_be_collected() {
+    use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
+    use k8s_openapi::api::rbac::v1::Role;
+    use k8s_openapi::api::scheduling::v1::PriorityClass;
+
+    let client = in_process(Default::default()).await;
+    let _gc = everynode_sim::garbage_collector::start(client.clone())
+        .await
+        .expect("gc starts");
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), "default");
+    let roles: Api<Role> = Api::namespaced(client.clone(), "default");
+    let classes: Api<PriorityClass> = Api::all(client.clone());
+    let create = PostParams::default();
+
+    // A ConfigMap owns a ServiceAccount and a Role; a (cluster-scoped) PriorityClass owns a
+    // ConfigMap.
+    let owner = config_maps
+        .create(&create, &decode(json!({"metadata": {"name": "owner"}})))
+        .await
+        .expect("create owner");
+    accounts
+        .create(
+            &create,
+            &decode(json!({"metadata": {"name": "owned", "ownerReferences": owned_by(&owner)}})),
+        )
+        .await
+        .expect("create service account");
+    roles
+        .create(
+            &create,
+            &decode(json!({"metadata": {"name": "owned", "ownerReferences": owned_by(&owner)}})),
+        )
+        .await
+        .expect("create role");
+    let class = classes
+        .create(
+            &create,
+            &decode(json!({"metadata": {"name": "owning-class"}, "value": 1000})),
+        )
+        .await
+        .expect("create priority class");
+    config_maps
+        .create(
+            &create,
+            &decode(
+                json!({"metadata": {"name": "class-owned", "ownerReferences": owned_by(&class)}}),
+            ),
+        )
+        .await
+        .expect("create config map");
+
+    config_maps
+        .delete("owner", &DeleteParams::background())
+        .await
+        .expect("delete owner");
+    wait_until("the ServiceAccount and Role to be collected", || async {
+        accounts.get_opt("owned").await.expect("get").is_none()
+            && roles.get_opt("owned").await.expect("get").is_none()
+    })
+    .await;
+    assert!(
+        config_maps
+            .get_opt("class-owned")
+            .await
+            .expect("get")
+            .is_some(),
+        "collected while its owner lives"
+    );
+    classes
+        .delete("owning-class", &DeleteParams::background())
+        .await
+        .expect("delete class");
+    wait_until("the ConfigMap to be collected", || async {
+        config_maps
+            .get_opt("class-owned")
+            .await
+            .expect("get")
+            .is_none()
+    })
+    .await;
+}

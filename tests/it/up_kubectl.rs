@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use crate::support::{Kubectl, Server, wait_for};
 
+mod seed_commands;
+
 const DEADLINE: Duration = Duration::from_secs(30);
 
 fn daemon_set(name: &str, extra_pod_spec: &str) -> String {
@@ -352,6 +354,45 @@ fn exec_and_logs_say_what_a_simulated_container_can_do() {
 }
 
 #[test]
+fn top_says_simulated_containers_have_no_metrics_and_discovery_still_works() {
+    let server = Server::start(&["up", "--nodes", "1"]);
+    let kubectl = Kubectl::new(&server.kubeconfig());
+    kubectl.apply(&daemon_set("agent", "")).ok();
+    wait_for_placement(&kubectl, "agent", &["node-1"]);
+    let no_metrics = "Error from server (ServiceUnavailable): metrics are not available: everynode simulates nodes and containers";
+    for args in [
+        &["top", "pods"][..],
+        &["top", "pods", "-l", "app=agent"],
+        &["top", "nodes"],
+        &["top", "node", "node-1"],
+    ] {
+        let error = kubectl.run(args).err();
+        assert!(error.starts_with(no_metrics), "{args:?}: {error}");
+    }
+    // Advertising metrics.k8s.io (as metrics-server does) leaves discovery whole: api-resources
+    // lists it without errors, and plain names still mean the core resources.
+    let resources = kubectl.run(&["api-resources"]);
+    assert!(
+        resources.success && resources.stderr.is_empty(),
+        "{resources:?}"
+    );
+    assert!(
+        resources
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("pods ") && l.contains("metrics.k8s.io/v1beta1")),
+        "{resources:?}"
+    );
+    let pods = kubectl.run(&["get", "pods", "-l", "app=agent"]).ok();
+    assert!(pods.contains("Running"), "{pods}");
+    let nodes = kubectl.run(&["get", "node", "node-1"]).ok();
+    assert!(nodes.contains("Ready"), "{nodes}");
+    kubectl
+        .apply("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: after-discovery\n")
+        .ok();
+}
+
+#[test]
 fn a_restart_with_more_nodes_adds_them_and_sigterm_stops_cleanly() {
     let mut server = Server::start(&["up", "--nodes", "2"]);
     let kubectl = Kubectl::new(&server.kubeconfig());
@@ -415,4 +456,64 @@ fn drain_without_eviction_deletes_through_protobuf_delete_options() {
         placement(&kubectl, "agent"),
         ["node-1 Running", "node-2 Running"]
     );
+}
+
+#[test]
+fn a_deleted_pod_terminates_after_the_deletion_delay_never_after_its_grace_period() {
+    let pod = |name: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  terminationGracePeriodSeconds: 30\n  containers:\n  - name: c\n    image: nginx\n"
+        )
+    };
+    let running = |kubectl: &Kubectl, name: &str| {
+        wait_for("the pod to run", DEADLINE, || {
+            (kubectl.jsonpath(&["get", "pod", name], "{.status.phase}") == "Running").then_some(())
+        })
+    };
+    let gone = |kubectl: &Kubectl, name: &str| {
+        wait_for("the pod to go", Duration::from_secs(20), || {
+            let get = kubectl.run(&["get", "pod", name, "--ignore-not-found", "-o", "name"]);
+            (get.success && get.stdout.is_empty()).then_some(())
+        })
+    };
+
+    // A 1 s delay: still terminating right after the delete, gone well within its 30 s grace.
+    let server = Server::start(&["up", "--nodes", "1", "--pod-deletion-delay", "1s"]);
+    let kubectl = Kubectl::new(&server.kubeconfig());
+    kubectl.apply(&pod("slow")).ok();
+    running(&kubectl, "slow");
+    let deleted = std::time::Instant::now();
+    kubectl.run(&["delete", "pod", "slow", "--wait=false"]).ok();
+    let terminating = kubectl.jsonpath(
+        &["get", "pod", "slow"],
+        "{.metadata.deletionTimestamp} {.metadata.deletionGracePeriodSeconds}",
+    );
+    assert!(
+        terminating.ends_with(" 30"),
+        "not terminating: {terminating:?}"
+    );
+    gone(&kubectl, "slow");
+    let took = deleted.elapsed();
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_secs(30),
+        "gone after {took:?}"
+    );
+    drop(server);
+
+    // A delay longer than the grace period: the grace period wins. Meanwhile the simulated log
+    // shows the stop signal.
+    let server = Server::start(&["up", "--nodes", "1", "--pod-deletion-delay", "10m"]);
+    let kubectl = Kubectl::new(&server.kubeconfig());
+    kubectl.apply(&pod("quick")).ok();
+    running(&kubectl, "quick");
+    kubectl
+        .run(&["delete", "pod", "quick", "--grace-period=4", "--wait=false"])
+        .ok();
+    let log = kubectl.run(&["logs", "quick"]).ok();
+    assert!(
+        log.lines().last().is_some_and(|l| l
+            == "[everynode simulated] container c stopping: the pod is being deleted, grace period 4s"),
+        "{log}"
+    );
+    gone(&kubectl, "quick");
 }

@@ -1,7 +1,9 @@
 //! A real `everynode` server process in a temporary data directory.
 
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::wait_for;
@@ -11,6 +13,8 @@ pub struct Server {
     child: Option<Child>,
     dir: tempfile::TempDir,
     args: Vec<String>,
+    /// Everything the current process printed on stdout so far.
+    stdout: Arc<Mutex<String>>,
 }
 
 impl Server {
@@ -26,6 +30,7 @@ impl Server {
             child: None,
             dir,
             args: args.iter().map(|a| a.to_string()).collect(),
+            stdout: Arc::default(),
         };
         server.spawn();
         server
@@ -40,11 +45,23 @@ impl Server {
             .arg(self.dir.path())
             .args(["--port", "0"])
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start everynode");
         self.child = Some(child);
+        self.stdout = Arc::default();
+        if let Some(mut pipe) = self.child.as_mut().and_then(|c| c.stdout.take()) {
+            let printed = Arc::clone(&self.stdout);
+            std::thread::spawn(move || {
+                let mut buffer = [0u8; 4096];
+                while let Ok(n @ 1..) = pipe.read(&mut buffer) {
+                    if let Ok(mut printed) = printed.lock() {
+                        printed.push_str(&String::from_utf8_lossy(&buffer[..n]));
+                    }
+                }
+            });
+        }
         wait_for(
             "the kubeconfig to be written",
             Duration::from_secs(30),
@@ -69,16 +86,30 @@ impl Server {
         self.spawn();
     }
 
+    /// What the running process has printed on stdout so far.
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
     /// Sends SIGTERM and waits (with a deadline) for the process to exit; returns its status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
+        self.signal("TERM")
+    }
+
+    /// Sends SIGINT (Ctrl-C) and waits (with a deadline) for the process to exit.
+    pub fn interrupt(&mut self) -> std::process::ExitStatus {
+        self.signal("INT")
+    }
+
+    fn signal(&mut self, name: &str) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("a running server");
         let sent = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
+            .args([&format!("-{name}"), &child.id().to_string()])
             .status()
             .expect("run kill");
-        assert!(sent.success(), "kill -TERM failed");
+        assert!(sent.success(), "kill -{name} failed");
         wait_for(
-            "the server to exit after SIGTERM",
+            &format!("the server to exit after SIG{name}"),
             Duration::from_secs(20),
             || child.try_wait().ok().flatten(),
         )

@@ -8,6 +8,8 @@ use super::body::{self, ResponseBody};
 use crate::error::ApiError;
 use crate::resources::{self, RESOURCES, Resource};
 
+pub mod metrics;
+
 /// The Kubernetes minor version we report. kubectl on PATH is a dispatcher that runs the client
 /// matching this (api.md "Tooling gotcha"), so it decides which kubectl the tests exercise.
 pub const MINOR: &str = "32";
@@ -60,7 +62,7 @@ fn aggregated_version(call: &Call) -> Option<&'static str> {
 }
 
 fn aggregated(version: &str, core: bool) -> http::Response<ResponseBody> {
-    let items: Vec<Value> = resources::groups()
+    let mut items: Vec<Value> = resources::groups()
         .into_iter()
         .filter(|(group, _)| group.is_empty() == core)
         .map(|(group, gv_version)| {
@@ -75,6 +77,9 @@ fn aggregated(version: &str, core: bool) -> http::Response<ResponseBody> {
             })
         })
         .collect();
+    if !core {
+        items.push(metrics::aggregated_group());
+    }
     let list = json!({
         "kind": "APIGroupDiscoveryList",
         "apiVersion": format!("apidiscovery.k8s.io/{version}"),
@@ -147,6 +152,7 @@ pub fn groups(call: &Call) -> http::Response<ResponseBody> {
     let groups: Vec<Value> = resources::groups()
         .into_iter()
         .filter(|(group, _)| !group.is_empty())
+        .chain([(metrics::GROUP, metrics::VERSION)])
         .map(|(group, version)| {
             let gv = json!({"groupVersion": format!("{group}/{version}"), "version": version});
             json!({"name": group, "versions": [gv.clone()], "preferredVersion": gv})

@@ -131,6 +131,10 @@ impl Api {
             headers: parts.headers,
             query: Query::parse(parts.uri.query()),
         };
+        // No metrics exist for simulated containers; kubectl top is told so (not "not found").
+        if let Some(answer) = discovery::metrics::serve(&call.method, parts.uri.path()) {
+            return answer;
+        }
         let route = route::parse(parts.uri.path()).ok_or_else(ApiError::no_route)?;
         let read_only = matches!(call.method, Method::GET | Method::HEAD);
         match route {

@@ -218,7 +218,8 @@ impl Api {
     }
 }
 
-/// The lines a simulated container "wrote": one per start and per restart, marked as simulated.
+/// The lines a simulated container "wrote": its starts, its stops (exits, and the stop signal of
+/// a pod being deleted) and its restarts, each marked as simulated. Oldest first.
 fn simulated_log(
     pod: &Value,
     container: &str,
@@ -232,8 +233,9 @@ fn simulated_log(
             "container \"{container}\" in pod \"{pod_name}\" is waiting to start: ContainerCreating"
         )));
     };
+    let restarts = status["restartCount"].as_i64().unwrap_or(0);
     if let Some(reason) = status["state"]["waiting"]["reason"].as_str()
-        && status["restartCount"].as_i64().unwrap_or(0) == 0
+        && restarts == 0
     {
         return Err(ApiError::bad_request(format!(
             "container \"{container}\" in pod \"{pod_name}\" is waiting to start: {reason}"
@@ -244,29 +246,81 @@ fn simulated_log(
         .and_then(|c| c.iter().find(|c| c["name"] == container))
         .and_then(|c| c["image"].as_str())
         .unwrap_or("");
-    let started = status["state"]["running"]["startedAt"]
-        .as_str()
-        .or_else(|| status["lastState"]["terminated"]["startedAt"].as_str())
-        .unwrap_or("")
-        .to_owned();
-    let restarts = status["restartCount"].as_i64().unwrap_or(0);
     let node = pod["spec"]["nodeName"].as_str().unwrap_or("");
+    let text = |s: &Value| s.as_str().unwrap_or("").to_owned();
+    let started = |at: &Value| {
+        (
+            text(at),
+            format!(
+                "{SIMULATED} container {container} (image {image}) started on node {node}; no real process runs here"
+            ),
+        )
+    };
+    let stopped = |terminated: &Value| {
+        let code = terminated["exitCode"].as_i64().unwrap_or(0);
+        let reason = terminated["reason"].as_str().unwrap_or("Completed");
+        (
+            text(&terminated["finishedAt"]),
+            format!("{SIMULATED} container {container} stopped: exit code {code} ({reason})"),
+        )
+    };
     let mut lines = Vec::new();
-    if restarts > 0 {
-        let finished = status["lastState"]["terminated"]["finishedAt"]
-            .as_str()
-            .unwrap_or("")
-            .to_owned();
+    let last = &status["lastState"]["terminated"];
+    if last.is_object() {
+        lines.push(started(&last["startedAt"]));
+        lines.push(stopped(last));
+    }
+    let state = &status["state"];
+    if state["running"].is_object() {
+        if restarts > 0 {
+            lines.push((
+                text(&state["running"]["startedAt"]),
+                format!(
+                    "{SIMULATED} container {container} restarted ({restarts} restart(s) so far)"
+                ),
+            ));
+        }
+        lines.push(started(&state["running"]["startedAt"]));
+        if let Some(line) = stop_signal(pod, container) {
+            lines.push(line);
+        }
+    } else if state["terminated"].is_object() {
+        lines.push(started(&state["terminated"]["startedAt"]));
+        lines.push(stopped(&state["terminated"]));
+    } else if let Some(reason) = state["waiting"]["reason"].as_str() {
         lines.push((
-            finished,
-            format!("[everynode simulated] container {container} exited; restarted {restarts} time(s) so far"),
+            text(last.get("finishedAt").unwrap_or(&Value::Null)),
+            format!("{SIMULATED} container {container} waiting to restart: {reason} ({restarts} restart(s) so far)"),
         ));
     }
-    lines.push((
-        started,
-        format!("[everynode simulated] container {container} (image {image}) started on node {node}; no real process runs here"),
-    ));
     Ok(lines)
+}
+
+/// How every simulated line begins.
+const SIMULATED: &str = "[everynode simulated]";
+
+/// The line of a running container whose pod is being deleted: it was sent the stop signal when
+/// the delete came (the deletion timestamp less the grace period).
+fn stop_signal(pod: &Value, container: &str) -> Option<(String, String)> {
+    let deadline = pod["metadata"]["deletionTimestamp"].as_str()?;
+    let grace = pod["metadata"]["deletionGracePeriodSeconds"]
+        .as_i64()
+        .unwrap_or(0);
+    let at = deadline
+        .parse::<k8s_openapi::jiff::Timestamp>()
+        .ok()
+        .and_then(|t| {
+            t.checked_sub(k8s_openapi::jiff::SignedDuration::from_secs(grace))
+                .ok()
+        })
+        .map(|t| format!("{t:.0}"))
+        .unwrap_or_else(|| deadline.to_owned());
+    Some((
+        at,
+        format!(
+            "{SIMULATED} container {container} stopping: the pod is being deleted, grace period {grace}s"
+        ),
+    ))
 }
 
 /// Sets the PodScheduled condition to True, as the binding registry does.
@@ -280,5 +334,91 @@ fn set_pod_scheduled(pod: &mut Value) {
             list.push(condition);
         }
         None => *conditions = json!([condition]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log(pod: Value) -> Vec<String> {
+        simulated_log(&pod, "c", "p")
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(at, line)| format!("{at} {line}"))
+            .collect()
+    }
+
+    fn pod(status: Value, metadata: Value) -> Value {
+        json!({
+            "metadata": metadata,
+            "spec": {"nodeName": "node-1", "containers": [{"name": "c", "image": "nginx"}]},
+            "status": {"containerStatuses": [status]},
+        })
+    }
+
+    #[test]
+    fn a_running_container_logs_its_start() {
+        let lines = log(pod(
+            json!({"name": "c", "restartCount": 0, "state": {"running": {"startedAt": "2026-01-01T00:00:01Z"}}}),
+            json!({}),
+        ));
+        assert_eq!(
+            lines,
+            [
+                "2026-01-01T00:00:01Z [everynode simulated] container c (image nginx) started on node node-1; no real process runs here"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_pod_being_deleted_logs_the_stop_signal_when_the_delete_came() {
+        let lines = log(pod(
+            json!({"name": "c", "restartCount": 0, "state": {"running": {"startedAt": "2026-01-01T00:00:01Z"}}}),
+            json!({"deletionTimestamp": "2026-01-01T00:01:00Z", "deletionGracePeriodSeconds": 30}),
+        ));
+        assert_eq!(
+            lines.last().map(String::as_str),
+            Some(
+                "2026-01-01T00:00:30Z [everynode simulated] container c stopping: the pod is being deleted, grace period 30s"
+            )
+        );
+    }
+
+    #[test]
+    fn restarts_log_each_stop_and_start() {
+        let last = json!({"exitCode": 1, "reason": "Error", "startedAt": "2026-01-01T00:00:01Z", "finishedAt": "2026-01-01T00:00:02Z"});
+        let lines = log(pod(
+            json!({"name": "c", "restartCount": 1, "lastState": {"terminated": last}, "state": {"running": {"startedAt": "2026-01-01T00:00:12Z"}}}),
+            json!({}),
+        ));
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        assert!(
+            lines[1].ends_with("container c stopped: exit code 1 (Error)"),
+            "{lines:?}"
+        );
+        assert!(
+            lines[2].contains("restarted (1 restart(s) so far)"),
+            "{lines:?}"
+        );
+        let waiting = log(pod(
+            json!({"name": "c", "restartCount": 2, "lastState": {"terminated": last}, "state": {"waiting": {"reason": "CrashLoopBackOff"}}}),
+            json!({}),
+        ));
+        assert_eq!(waiting.len(), 3, "{waiting:?}");
+        assert!(
+            waiting[2].contains("waiting to restart: CrashLoopBackOff (2 restart(s) so far)"),
+            "{waiting:?}"
+        );
+    }
+
+    #[test]
+    fn a_terminated_container_logs_its_stop() {
+        let lines = log(pod(
+            json!({"name": "c", "restartCount": 0, "state": {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": "2026-01-01T00:00:01Z", "finishedAt": "2026-01-01T00:00:05Z"}}}),
+            json!({}),
+        ));
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(lines[1].starts_with("2026-01-01T00:00:05Z [everynode simulated] container c stopped: exit code 0 (Completed)"), "{lines:?}");
     }
 }

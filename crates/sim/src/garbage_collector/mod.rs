@@ -1,7 +1,7 @@
 //! The garbage collector: deletes dependents whose owners are gone and carries out the `orphan`
 //! and `foregroundDeletion` finalizers, all through the API, as kube-controller-manager's does.
 //!
-//! The decisions live in [`graph`]; this module watches the kinds that take part in ownership,
+//! The decisions live in [`graph`]; this module watches every deletable kind discovery shows,
 //! feeds the graph, and carries out what it decides.
 
 pub mod graph;
@@ -9,11 +9,9 @@ pub mod graph;
 use std::collections::BTreeSet;
 
 use futures::StreamExt;
-use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, Deployment, ReplicaSet};
-use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{ConfigMap, Node as KubeNode, Pod};
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
 use kube::core::{ApiResource, ObjectMeta};
+use kube::discovery::{Discovery, Scope, verbs};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::json;
 use tokio::sync::watch as signal;
@@ -29,6 +27,9 @@ pub enum GcError {
     /// The watches ended before every kind was listed once.
     #[error("the garbage collector stopped before its caches synced")]
     NotSynced,
+    /// Discovery of the deletable kinds failed.
+    #[error("the garbage collector could not discover the served kinds: {0}")]
+    Discovery(#[from] kube::Error),
 }
 
 /// One kind the collector watches: how to reach it and whether it is namespaced.
@@ -37,41 +38,30 @@ struct WatchedKind {
     namespaced: bool,
 }
 
-fn watched_kinds() -> Vec<WatchedKind> {
-    vec![
-        WatchedKind {
-            resource: ApiResource::erase::<DaemonSet>(&()),
-            namespaced: true,
-        },
-        WatchedKind {
-            resource: ApiResource::erase::<ControllerRevision>(&()),
-            namespaced: true,
-        },
-        WatchedKind {
-            resource: ApiResource::erase::<Deployment>(&()),
-            namespaced: true,
-        },
-        WatchedKind {
-            resource: ApiResource::erase::<ReplicaSet>(&()),
-            namespaced: true,
-        },
-        WatchedKind {
-            resource: ApiResource::erase::<Pod>(&()),
-            namespaced: true,
-        },
-        WatchedKind {
-            resource: ApiResource::erase::<KubeNode>(&()),
-            namespaced: false,
-        },
-        WatchedKind {
-            resource: ApiResource::erase::<Lease>(&()),
-            namespaced: true,
-        },
-        WatchedKind {
-            resource: ApiResource::erase::<ConfigMap>(&()),
-            namespaced: true,
-        },
-    ]
+/// Kinds never watched even though they can be deleted: events carry no ownerReferences that
+/// matter and would only cost (upstream's `DefaultIgnoredResources`).
+const IGNORED: [(&str, &str); 2] = [("", "events"), ("events.k8s.io", "events")];
+
+/// Every served kind that can be listed, watched and deleted, from discovery, as upstream's
+/// `GetDeletableResources`: anything can own or be owned.
+async fn watched_kinds(client: &kube::Client) -> Result<Vec<WatchedKind>, kube::Error> {
+    let discovery = Discovery::new(client.clone()).run_aggregated().await?;
+    let mut kinds = Vec::new();
+    for group in discovery.groups() {
+        for (resource, capabilities) in group.recommended_resources() {
+            let deletable = [verbs::LIST, verbs::WATCH, verbs::DELETE]
+                .iter()
+                .all(|verb| capabilities.supports_operation(verb));
+            let ignored = IGNORED.contains(&(resource.group.as_str(), resource.plural.as_str()));
+            if deletable && !ignored {
+                kinds.push(WatchedKind {
+                    namespaced: capabilities.scope == Scope::Namespaced,
+                    resource,
+                });
+            }
+        }
+    }
+    Ok(kinds)
 }
 
 /// The running collector; dropping the handle does not stop it, [`GcHandle::stop`] does.
@@ -89,8 +79,8 @@ impl GcHandle {
 pub async fn start(client: kube::Client) -> Result<GcHandle, GcError> {
     let (synced_tx, mut synced_rx) = signal::channel(false);
     let collector = Collector {
-        client,
-        kinds: watched_kinds(),
+        client: client.clone(),
+        kinds: watched_kinds(&client).await?,
         graph: Graph::default(),
     };
     let task = tokio::spawn(collector.run(synced_tx));
