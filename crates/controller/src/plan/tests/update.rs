@@ -2,7 +2,10 @@
 
 use std::collections::BTreeSet;
 
-use everynode_core::keys::CONTROLLER_REVISION_HASH_LABEL;
+use everynode_core::keys::{
+    CONTROLLER_REVISION_HASH_LABEL, DEPRECATED_TEMPLATE_GENERATION_ANNOTATION,
+    POD_TEMPLATE_GENERATION_LABEL,
+};
 use everynode_core::pod::is_pod_ready;
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -365,4 +368,89 @@ fn controlled_histories() {
     // Another namespace: never adopted.
     let plan = history(&[orphan_other_ns]);
     assert!(plan.adopt.is_empty() && plan.old.is_empty());
+}
+
+/// Pods on `n` nodes, Ready since t0, carrying `pod-template-generation=<generation>` and a hash
+/// label that matches no revision of `ds`.
+fn stale_hash_pods(
+    ds: &DaemonSet,
+    n: usize,
+    generation: &str,
+) -> Vec<k8s_openapi::api::core::v1::Pod> {
+    (0..n)
+        .map(|i| {
+            let mut pod = new_pod(
+                &format!("pod-{i}"),
+                &format!("node-{i}"),
+                DS_LABEL,
+                Some(ds),
+            );
+            let labels = pod.metadata.labels.get_or_insert_with(Default::default);
+            labels.insert(
+                CONTROLLER_REVISION_HASH_LABEL.to_string(),
+                "stale".to_string(),
+            );
+            labels.insert(
+                POD_TEMPLATE_GENERATION_LABEL.to_string(),
+                generation.to_string(),
+            );
+            set_ready(&mut pod, true, t0());
+            set_created(&mut pod, t0());
+            pod
+        })
+        .collect()
+}
+
+fn with_template_generation(generation: &str) -> DaemonSet {
+    let mut ds = new_daemon_set("foo");
+    ds.metadata.annotations = Some(labels(&[(
+        DEPRECATED_TEMPLATE_GENERATION_ANNOTATION,
+        generation,
+    )]));
+    set_rolling_update(&mut ds, IntOrString::Int(1), None);
+    ds
+}
+
+/// spec §2.3 O1: a pod whose `pod-template-generation` label equals the DaemonSet's
+/// templateGeneration is updated even though its hash label differs, so the rolling update
+/// leaves it alone and status counts it; with another generation it is old and gets replaced.
+#[test]
+fn template_generation_label_counts_as_updated() {
+    let ds = with_template_generation("2");
+    let pods = stale_hash_pods(&ds, 3, "2");
+    let mut sim = Sim::new(ds, new_nodes(0, 3, &[]), pods);
+    let got = sim.sync();
+    assert!(
+        got.creates.is_empty() && got.deletes.is_empty(),
+        "generation match means updated: {:?}",
+        got.deletes
+    );
+    assert_eq!(got.status.updated_number_scheduled, 3);
+    assert_eq!(got.status.number_available, 3);
+
+    // Control: the same pods from generation 1 are old and roll one at a time.
+    let ds = with_template_generation("2");
+    let pods = stale_hash_pods(&ds, 3, "1");
+    let mut sim = Sim::new(ds, new_nodes(0, 3, &[]), pods);
+    let got = sim.sync();
+    assert_eq!(got.deletes.len(), 1, "maxUnavailable 1 of old pods");
+    assert_eq!(got.status.updated_number_scheduled, 0);
+}
+
+/// spec §2.3 O2: manage's surge pruning compares only the hash label, so a generation-only
+/// match is the "old" pod of its node and goes once the hash-matching pod is Available.
+#[test]
+fn surge_pruning_compares_only_the_hash() {
+    let mut ds = with_template_generation("2");
+    set_rolling_update(&mut ds, IntOrString::Int(0), Some(IntOrString::Int(1)));
+    let mut pods = stale_hash_pods(&ds, 1, "2");
+    let mut current = new_pod("pod-new", "node-0", DS_LABEL, Some(&ds));
+    set_ready(&mut current, true, t0());
+    set_created(&mut current, t0() + std::time::Duration::from_secs(1));
+    pods.push(current);
+    let mut sim = Sim::new(ds, new_nodes(0, 1, &[]), pods);
+    let got = sim.sync();
+    let deleted: Vec<&str> = got.deletes.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(deleted, vec!["pod-0"], "the stale-hash pod is the old one");
+    assert!(got.creates.is_empty());
 }
