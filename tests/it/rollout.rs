@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::support::monitor::{Limits, Monitor};
 use crate::support::{Kubectl, Server, wait_for};
 
+mod collision;
 mod property;
 /// How long any single condition may take before the test fails.
 const DEADLINE: Duration = Duration::from_secs(30);
