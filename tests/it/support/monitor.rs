@@ -142,8 +142,8 @@ impl Monitor {
         self.lock().faulted.insert(uid.to_string());
     }
 
-    /// Declares that the test is about to force the pod `uid` unready: once the watch shows it
-    /// unready, its node stops counting against maxUnavailable and maxSurge until it has an
+    /// Declares that the test is about to force the pod `uid` unready or Failed: once the watch
+    /// shows it so, its node stops counting against maxUnavailable and maxSurge until it has an
     /// available pod again (the controller may replace an unavailable old pod outside the
     /// budget, spec §2.5).
     pub fn fault_unready(&self, uid: &str) {
@@ -203,7 +203,7 @@ impl State {
                     if pod.metadata.deletion_timestamp.is_some() {
                         self.gone(&pod);
                     } else if self.faulted_unready.contains(&uid)
-                        && !is_available(&pod, 0, Timestamp::now())
+                        && (!is_active(&pod) || !is_available(&pod, 0, Timestamp::now()))
                     {
                         self.established.remove(target_node(&pod));
                     }
@@ -261,8 +261,22 @@ impl State {
             }
         }
         if unavailable.len() > limits.max_unavailable {
+            let pods: Vec<String> = self
+                .pods
+                .values()
+                .filter(|p| unavailable.iter().any(|n| n == target_node(p)))
+                .map(|p| {
+                    format!(
+                        "{} on {} ready={} terminating={}",
+                        describe(p),
+                        target_node(p),
+                        is_available(p, 0, now),
+                        p.metadata.deletion_timestamp.is_some()
+                    )
+                })
+                .collect();
             found.push(format!(
-                "{} nodes without an available pod (maxUnavailable {}): {unavailable:?}",
+                "{} nodes without an available pod (maxUnavailable {}): {unavailable:?}: {pods:?}",
                 unavailable.len(),
                 limits.max_unavailable
             ));
