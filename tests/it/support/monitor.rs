@@ -46,8 +46,17 @@ struct State {
     established: BTreeSet<String>,
     /// Pods the test deletes on purpose (see [`Monitor::fault`]).
     faulted: BTreeSet<String>,
+    /// Pods the test forces unready on purpose (see [`Monitor::fault_unready`]).
+    faulted_unready: BTreeSet<String>,
+    /// With [`Monitor::track_versions`]: the hashes of the pods before the update ("old").
+    old_hashes: Option<BTreeSet<String>>,
+    /// Old pods seen running beside a new pod on their node, and since when.
+    old_beside_new: BTreeMap<String, Timestamp>,
     events: usize,
 }
+
+/// Upstream `maxSurgeOverlap`: how long an old pod may run beside a new one (2× a 30 s grace).
+const MAX_SURGE_OVERLAP: SignedDuration = SignedDuration::from_secs(60);
 
 /// A running monitor; stops watching when dropped.
 pub struct Monitor {
@@ -133,6 +142,36 @@ impl Monitor {
         self.lock().faulted.insert(uid.to_string());
     }
 
+    /// Declares that the test is about to force the pod `uid` unready or Failed: once the watch
+    /// shows it so, its node stops counting against maxUnavailable and maxSurge until it has an
+    /// available pod again (the controller may replace an unavailable old pod outside the
+    /// budget, spec §2.5).
+    pub fn fault_unready(&self, uid: &str) {
+        self.lock().faulted_unready.insert(uid.to_string());
+    }
+
+    /// Counts `node` against maxUnavailable from now on even though it has no available pod
+    /// (upstream's rollback check counts every unavailable pod, whatever made it so).
+    pub fn establish(&self, node: &str) {
+        self.lock().established.insert(node.to_string());
+    }
+
+    /// Takes the hashes of the pods present now as the old version and from now on also checks
+    /// upstream's surge invariants (e2e `testRollingUpdateWithSurge`, spec §5.4 #8): at most one
+    /// terminating pod per node besides the ones the test deleted; no old pod beside a new one
+    /// for longer than 60 s; new unavailable pods ≤ maxSurge + old unavailable + deliberately
+    /// deleted new + nodes without an old pod; at most two versions; per node and version at
+    /// most one running, two terminating and two in all.
+    pub fn track_versions(&self) {
+        let mut state = self.lock();
+        let old = state
+            .pods
+            .values()
+            .map(|p| hash_of(p).to_string())
+            .collect();
+        state.old_hashes = Some(old);
+    }
+
     /// Fails the test listing every violation.
     #[track_caller]
     pub fn assert_clean(&self) {
@@ -163,6 +202,10 @@ impl State {
                     let uid = pod.metadata.uid.clone().unwrap_or_default();
                     if pod.metadata.deletion_timestamp.is_some() {
                         self.gone(&pod);
+                    } else if self.faulted_unready.contains(&uid)
+                        && (!is_active(&pod) || !is_available(&pod, 0, Timestamp::now()))
+                    {
+                        self.established.remove(target_node(&pod));
                     }
                     self.pods.insert(uid, pod);
                 }
@@ -218,8 +261,22 @@ impl State {
             }
         }
         if unavailable.len() > limits.max_unavailable {
+            let pods: Vec<String> = self
+                .pods
+                .values()
+                .filter(|p| unavailable.iter().any(|n| n == target_node(p)))
+                .map(|p| {
+                    format!(
+                        "{} on {} ready={} terminating={}",
+                        describe(p),
+                        target_node(p),
+                        is_available(p, 0, now),
+                        p.metadata.deletion_timestamp.is_some()
+                    )
+                })
+                .collect();
             found.push(format!(
-                "{} nodes without an available pod (maxUnavailable {}): {unavailable:?}",
+                "{} nodes without an available pod (maxUnavailable {}): {unavailable:?}: {pods:?}",
                 unavailable.len(),
                 limits.max_unavailable
             ));
@@ -236,7 +293,8 @@ impl State {
                     pods.iter().map(|p| describe(p)).collect::<Vec<_>>()
                 ));
             }
-            if pods.len() >= 2 {
+            // A node whose pod the test broke may surge outside the budget (spec §2.5).
+            if pods.len() >= 2 && self.established.contains(*node) {
                 surging.push(node.to_string());
             }
         }
@@ -248,11 +306,107 @@ impl State {
             ));
         }
         self.surged.extend(surging);
+        if self.old_hashes.is_some() {
+            found.extend(self.check_versions(limits, now));
+        }
         for v in found {
             if self.violations.len() < MAX_VIOLATIONS {
                 self.violations.push(format!("at {now}: {v}"));
             }
         }
+    }
+}
+
+impl State {
+    /// Upstream `testRollingUpdateWithSurge`'s invariants (see [`Monitor::track_versions`]).
+    fn check_versions(&mut self, limits: Limits, now: Timestamp) -> Vec<String> {
+        let Some(old_hashes) = &self.old_hashes else {
+            return Vec::new();
+        };
+        let is_old = |p: &Pod| old_hashes.contains(hash_of(p));
+        let deliberate = |p: &Pod| {
+            self.faulted
+                .contains(p.metadata.uid.as_deref().unwrap_or(""))
+        };
+        let mut found = Vec::new();
+        // node → version → (running, terminating not deleted by the test)
+        let mut per_node: BTreeMap<&str, BTreeMap<&str, (usize, usize)>> = BTreeMap::new();
+        let mut versions = BTreeSet::new();
+        let (mut new_unavailable, mut new_deliberate, mut old_unavailable) = (0, 0, 0);
+        for pod in self.pods.values() {
+            let node = target_node(pod);
+            let version = hash_of(pod);
+            versions.insert(version);
+            let terminating = pod.metadata.deletion_timestamp.is_some();
+            let counts = per_node
+                .entry(node)
+                .or_default()
+                .entry(version)
+                .or_default();
+            if !terminating {
+                counts.0 += 1;
+            } else if !deliberate(pod) {
+                counts.1 += 1;
+            }
+            let unavailable = terminating || !is_available(pod, limits.min_ready_seconds, now);
+            if is_old(pod) {
+                old_unavailable += usize::from(unavailable);
+            } else if unavailable {
+                new_unavailable += 1;
+                new_deliberate += usize::from(deliberate(pod));
+            }
+        }
+        // Old pods running beside a new one, and for how long.
+        let mut beside = BTreeSet::new();
+        for pod in self.pods.values() {
+            let node = target_node(pod);
+            let new_here = per_node[node]
+                .iter()
+                .any(|(v, c)| !old_hashes.contains(*v) && c.0 > 0);
+            if pod.metadata.deletion_timestamp.is_none() && is_old(pod) && new_here {
+                let uid = pod.metadata.uid.clone().unwrap_or_default();
+                let since = *self.old_beside_new.entry(uid.clone()).or_insert(now);
+                if now.duration_since(since) > MAX_SURGE_OVERLAP {
+                    found.push(format!(
+                        "old pod {} beside a new one since {since}",
+                        describe(pod)
+                    ));
+                }
+                beside.insert(uid);
+            }
+        }
+        self.old_beside_new.retain(|uid, _| beside.contains(uid));
+        let nodes_without_old = per_node
+            .values()
+            .filter(|vs| vs.values().any(|c| c.0 > 0))
+            .filter(|vs| vs.iter().all(|(v, c)| !old_hashes.contains(*v) || c.0 == 0))
+            .count();
+        let bound = limits.max_surge + old_unavailable + new_deliberate + nodes_without_old;
+        if new_unavailable > bound {
+            found.push(format!(
+                "{new_unavailable} new pods unavailable > maxSurge {} + {old_unavailable} old \
+                 unavailable + {new_deliberate} deleted by the test + {nodes_without_old} nodes \
+                 without an old pod",
+                limits.max_surge
+            ));
+        }
+        if versions.len() > 2 {
+            found.push(format!("{} versions at once: {versions:?}", versions.len()));
+        }
+        for (node, vs) in &per_node {
+            let terminating: usize = vs.values().map(|c| c.1).sum();
+            if terminating > 1 {
+                found.push(format!("node {node} has {terminating} terminating pods"));
+            }
+            for (version, (running, deleted)) in vs {
+                if *running > 1 || *deleted > 2 || running + deleted > 2 {
+                    found.push(format!(
+                        "node {node} version {version}: {running} running, {deleted} terminating"
+                    ));
+                }
+            }
+        }
+        found
     }
 }
 

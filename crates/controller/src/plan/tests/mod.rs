@@ -3,6 +3,7 @@
 mod daemon_controller;
 mod history;
 mod props;
+mod reference;
 mod surge;
 mod sync;
 mod taints;

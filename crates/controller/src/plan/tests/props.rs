@@ -11,13 +11,16 @@ use everynode_core::keys::{
 use everynode_core::labels::Selector;
 use everynode_core::pod::{controller_ref, is_pod_available};
 use k8s_openapi::api::apps::v1::DaemonSet;
-use k8s_openapi::api::core::v1::{Node, Pod, Toleration};
+use k8s_openapi::api::core::v1::{
+    Affinity, Node, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, Pod,
+    Toleration,
+};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use proptest::prelude::*;
 
+use super::reference::{RefFit, reference_fit};
 use super::*;
 use crate::fixtures::*;
-use crate::plan::should_run::{DaemonFitter, NodeFit};
 use crate::testing::{Sim, t0};
 
 const TAINTS: &[(&str, &str, &str)] = &[
@@ -26,12 +29,26 @@ const TAINTS: &[(&str, &str, &str)] = &[
     ("gpu", "", EFFECT_NO_SCHEDULE),
     ("soft", "", "PreferNoSchedule"),
     (TAINT_NODE_NOT_READY, "", EFFECT_NO_EXECUTE),
+    ("node.kubernetes.io/unschedulable", "", EFFECT_NO_SCHEDULE),
+    (
+        "node.kubernetes.io/network-unavailable",
+        "",
+        EFFECT_NO_SCHEDULE,
+    ),
 ];
+
+/// Label keys the random affinity talks about, with the values nodes may carry.
+const KEYS: &[(&str, &[&str])] = &[
+    ("color", &["blue", "red", "green"]),
+    ("zone", &["a", "b", "c"]),
+    ("rank", &["0", "1", "2", "3", "4", "5"]),
+];
+const OPERATORS: &[&str] = &["In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"];
 
 #[derive(Debug, Clone)]
 struct NodeGen {
-    blue: bool,
-    zone_a: bool,
+    /// Per entry of `KEYS`: the index of the node's value, or no label.
+    labels: Vec<Option<usize>>,
     taints: Vec<usize>,
 }
 
@@ -45,11 +62,17 @@ struct PodGen {
     unbound: bool,
 }
 
+/// One random requirement: key (index into `KEYS`), operator (into `OPERATORS`), value indices.
+type ReqGen = (usize, usize, Vec<usize>);
+
 #[derive(Debug, Clone)]
 struct DsGen {
     select_blue: bool,
-    affinity_zone_a: bool,
-    tolerations: u8,
+    /// Required node affinity: terms (ORed) of requirements (ANDed), plus an optional
+    /// `metadata.name In [node-i]` field requirement per term.
+    affinity: Option<Vec<(Vec<ReqGen>, Option<usize>)>>,
+    tolerations: Vec<usize>,
+    host_network: bool,
     /// 0 OnDelete, 1 RollingUpdate maxUnavailable, 2 RollingUpdate maxSurge.
     strategy: u8,
     budget: i32,
@@ -57,15 +80,10 @@ struct DsGen {
 
 fn node_gen() -> impl Strategy<Value = NodeGen> {
     (
-        any::<bool>(),
-        any::<bool>(),
+        prop::collection::vec(prop::option::weighted(0.8, 0usize..6), KEYS.len()),
         prop::collection::vec(0..TAINTS.len(), 0..3),
     )
-        .prop_map(|(blue, zone_a, taints)| NodeGen {
-            blue,
-            zone_a,
-            taints,
-        })
+        .prop_map(|(labels, taints)| NodeGen { labels, taints })
 }
 
 fn pod_gen(nodes: usize) -> impl Strategy<Value = PodGen> {
@@ -83,16 +101,46 @@ fn pod_gen(nodes: usize) -> impl Strategy<Value = PodGen> {
         })
 }
 
-fn ds_gen() -> impl Strategy<Value = DsGen> {
-    (any::<bool>(), any::<bool>(), 0u8..4, 0u8..3, 1i32..4).prop_map(
-        |(select_blue, affinity_zone_a, tolerations, strategy, budget)| DsGen {
-            select_blue,
-            affinity_zone_a,
-            tolerations,
-            strategy,
-            budget,
-        },
+fn req_gen() -> impl Strategy<Value = ReqGen> {
+    (
+        0..KEYS.len(),
+        0..OPERATORS.len(),
+        prop::collection::vec(0usize..6, 1..3),
     )
+}
+
+fn affinity_gen() -> impl Strategy<Value = Option<Vec<(Vec<ReqGen>, Option<usize>)>>> {
+    prop::option::weighted(
+        0.7,
+        prop::collection::vec(
+            (
+                prop::collection::vec(req_gen(), 1..3),
+                prop::option::weighted(0.15, 0usize..12),
+            ),
+            1..3,
+        ),
+    )
+}
+
+fn ds_gen() -> impl Strategy<Value = DsGen> {
+    (
+        prop::bool::weighted(0.3),
+        affinity_gen(),
+        prop::collection::vec(0..TOLERATIONS.len(), 0..3),
+        any::<bool>(),
+        0u8..3,
+        1i32..4,
+    )
+        .prop_map(
+            |(select_blue, affinity, tolerations, host_network, strategy, budget)| DsGen {
+                select_blue,
+                affinity,
+                tolerations,
+                host_network,
+                strategy,
+                budget,
+            },
+        )
 }
 
 fn cluster() -> impl Strategy<Value = (Vec<NodeGen>, Vec<PodGen>, DsGen)> {
@@ -104,6 +152,36 @@ fn cluster() -> impl Strategy<Value = (Vec<NodeGen>, Vec<PodGen>, DsGen)> {
             ds_gen(),
         )
     })
+}
+
+/// The toleration pool: (key, operator, value, effect); empty strings mean unset.
+const TOLERATIONS: &[(&str, &str, &str, &str)] = &[
+    ("dedicated", "Equal", "x", EFFECT_NO_SCHEDULE),
+    ("dedicated", "Exists", "", EFFECT_NO_EXECUTE),
+    ("dedicated", "Equal", "y", ""),
+    ("gpu", "Exists", "", ""),
+    ("", "Exists", "", ""),
+];
+
+fn requirement((key, op, values): &ReqGen) -> NodeSelectorRequirement {
+    let (key, domain) = KEYS[*key];
+    let operator = OPERATORS[*op];
+    let values = match operator {
+        "Exists" | "DoesNotExist" => None,
+        // Gt/Lt take exactly one integer, whatever the key.
+        "Gt" | "Lt" => Some(vec![values[0].to_string()]),
+        _ => Some(
+            values
+                .iter()
+                .map(|&v| domain[v % domain.len()].to_string())
+                .collect(),
+        ),
+    };
+    NodeSelectorRequirement {
+        key: key.to_string(),
+        operator: operator.to_string(),
+        values,
+    }
 }
 
 fn build_ds(g: &DsGen) -> DaemonSet {
@@ -121,54 +199,60 @@ fn build_ds(g: &DsGen) -> DaemonSet {
     if g.select_blue {
         spec.node_selector = Some(labels(&[("color", "blue")]));
     }
-    if g.affinity_zone_a {
-        spec.affinity = Some(zone_affinity());
-    }
-    let mut tolerations = Vec::new();
-    if g.tolerations & 1 != 0 {
-        tolerations.push(toleration("dedicated", "x", EFFECT_NO_SCHEDULE));
-    }
-    if g.tolerations & 2 != 0 {
-        tolerations.push(Toleration {
-            key: Some("dedicated".to_string()),
-            operator: Some("Exists".to_string()),
-            effect: Some(EFFECT_NO_EXECUTE.to_string()),
-            ..Toleration::default()
+    if let Some(terms) = &g.affinity {
+        let terms = terms
+            .iter()
+            .map(|(reqs, field)| NodeSelectorTerm {
+                match_expressions: Some(reqs.iter().map(requirement).collect()),
+                match_fields: field.map(|i| {
+                    vec![NodeSelectorRequirement {
+                        key: "metadata.name".to_string(),
+                        operator: "In".to_string(),
+                        values: Some(vec![format!("node-{i}")]),
+                    }]
+                }),
+            })
+            .collect();
+        spec.affinity = Some(Affinity {
+            node_affinity: Some(NodeAffinity {
+                required_during_scheduling_ignored_during_execution: Some(NodeSelector {
+                    node_selector_terms: terms,
+                }),
+                ..NodeAffinity::default()
+            }),
+            ..Affinity::default()
         });
     }
+    let tolerations: Vec<Toleration> = g
+        .tolerations
+        .iter()
+        .map(|&i| {
+            let (key, operator, value, effect) = TOLERATIONS[i];
+            let some = |s: &str| (!s.is_empty()).then(|| s.to_string());
+            Toleration {
+                key: some(key),
+                operator: some(operator),
+                value: some(value),
+                effect: some(effect),
+                toleration_seconds: None,
+            }
+        })
+        .collect();
     spec.tolerations = (!tolerations.is_empty()).then_some(tolerations);
+    spec.host_network = g.host_network.then_some(true);
     ds
-}
-
-fn zone_affinity() -> k8s_openapi::api::core::v1::Affinity {
-    use k8s_openapi::api::core::v1::{
-        Affinity, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm,
-    };
-    Affinity {
-        node_affinity: Some(NodeAffinity {
-            required_during_scheduling_ignored_during_execution: Some(NodeSelector {
-                node_selector_terms: vec![NodeSelectorTerm {
-                    match_expressions: Some(vec![NodeSelectorRequirement {
-                        key: "zone".to_string(),
-                        operator: "In".to_string(),
-                        values: Some(vec!["a".to_string()]),
-                    }]),
-                    match_fields: None,
-                }],
-            }),
-            ..NodeAffinity::default()
-        }),
-        ..Affinity::default()
-    }
 }
 
 fn build_nodes(gens: &[NodeGen]) -> Vec<Node> {
     gens.iter()
         .enumerate()
         .map(|(i, g)| {
-            let color = if g.blue { "blue" } else { "red" };
-            let zone = if g.zone_a { "a" } else { "b" };
-            let mut node = new_node(&format!("node-{i}"), &[("color", color), ("zone", zone)]);
+            let node_labels: Vec<(&str, &str)> = KEYS
+                .iter()
+                .zip(&g.labels)
+                .filter_map(|(&(key, domain), v)| v.map(|v| (key, domain[v % domain.len()])))
+                .collect();
+            let mut node = new_node(&format!("node-{i}"), &node_labels);
             for &t in &g.taints {
                 let (k, v, e) = TAINTS[t];
                 taint_node(&mut node, k, v, e);
@@ -235,11 +319,16 @@ fn ds_pods_by_node(sim: &Sim) -> BTreeMap<String, Vec<&Pod>> {
     out
 }
 
-fn fits(sim: &Sim) -> Vec<(String, NodeFit)> {
-    let fitter = DaemonFitter::new(&sim.ds);
+/// Every node's verdict, from the independent reference (never the planner's own fitter).
+fn fits(sim: &Sim) -> Vec<(String, RefFit)> {
     sim.nodes
         .iter()
-        .map(|n| (n.metadata.name.clone().unwrap_or_default(), fitter.fit(n)))
+        .map(|n| {
+            (
+                n.metadata.name.clone().unwrap_or_default(),
+                reference_fit(&sim.ds, n),
+            )
+        })
         .collect()
 }
 
@@ -342,10 +431,17 @@ proptest! {
                 prop_assert!(unavailable <= d.budget, "unavailable {} > maxUnavailable {}", unavailable, d.budget);
             } else {
                 prop_assert_eq!(unavailable, 0, "surge keeps every node available");
+                let mut surging = 0;
                 for (node, ps) in &by_node {
                     let new = ps.iter().filter(|p| p.metadata.labels.as_ref().and_then(|l| l.get(CONTROLLER_REVISION_HASH_LABEL)) == Some(&hash)).count();
-                    prop_assert!(new <= 1 && ps.len() - new <= 1, "one old + one new at most on {}", node);
+                    let old = ps.len() - new;
+                    prop_assert!(new <= 1 && old <= 1, "one old + one new at most on {}: {} old, {} new", node, old, new);
+                    if new == 1 && old == 1 {
+                        surging += 1;
+                    }
                 }
+                // Every old pod is Available here, so no surge is allowed outside the budget.
+                prop_assert!(surging <= d.budget, "{} nodes surging > maxSurge {}", surging, d.budget);
             }
             let all_new = eligible.iter().all(|n| by_node.get(n).is_some_and(|ps| ps.len() == 1 && ps.iter().all(|p| p.metadata.labels.as_ref().and_then(|l| l.get(CONTROLLER_REVISION_HASH_LABEL)) == Some(&hash))));
             sim.mark_all_ready();

@@ -2,14 +2,18 @@
 
 use std::collections::BTreeSet;
 
-use everynode_core::keys::CONTROLLER_REVISION_HASH_LABEL;
+use everynode_core::keys::{
+    CONTROLLER_REVISION_HASH_LABEL, DEPRECATED_TEMPLATE_GENERATION_ANNOTATION,
+    POD_TEMPLATE_GENERATION_LABEL,
+};
+use everynode_core::pod::is_pod_ready;
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::*;
 use crate::fixtures::*;
-use crate::plan::rolling::plan_rolling_update;
+use crate::plan::rolling::{nodes_to_visit, plan_rolling_update};
 use crate::plan::snapshot::Snapshot;
 use crate::testing::{Sim, t0};
 
@@ -97,6 +101,8 @@ fn daemon_set_updates_some_old_pods_not_ready() {
     set_rolling_update(&mut sim.ds, IntOrString::Int(2), None);
     expect(&mut sim, 0, 2);
     expect(&mut sim, 2, 0);
+    // The two new pods never become Ready: the budget is spent, nothing happens.
+    expect(&mut sim, 0, 0);
     let ready_before: BTreeSet<String> = sim
         .pods
         .iter()
@@ -117,6 +123,12 @@ fn daemon_set_updates_some_old_pods_not_ready() {
             "{name} kept"
         );
     }
+    let ready_after = sim
+        .pods
+        .iter()
+        .filter(|p| everynode_core::pod::is_pod_ready(p))
+        .count();
+    assert_eq!(ready_after, 5 - 2, "only the old Ready pods are Ready");
 }
 
 #[test]
@@ -126,6 +138,8 @@ fn daemon_set_updates_save_old_healthy_pods() {
     set_rolling_update(&mut sim.ds, IntOrString::Int(10), None);
     expect(&mut sim, 0, 10);
     expect(&mut sim, 10, 0);
+    // The ten new pods stay unready: the budget of 10 is spent.
+    expect(&mut sim, 0, 0);
     let healthy: Vec<String> = sim
         .pods
         .iter()
@@ -137,13 +151,16 @@ fn daemon_set_updates_save_old_healthy_pods() {
     for (i, max_unavailable) in (0..10).enumerate() {
         set_image(&mut sim.ds, &format!("foo2/bar3-{i}"));
         set_rolling_update(&mut sim.ds, IntOrString::Int(max_unavailable), None);
+        // Only the ten unavailable pods may be replaced, whatever the budget.
         expect(&mut sim, 0, 10);
         expect(&mut sim, 10, 0);
+        expect(&mut sim, 0, 0);
         for name in &healthy {
             assert!(
                 sim.pods
                     .iter()
-                    .any(|p| p.metadata.name.as_ref() == Some(name))
+                    .any(|p| p.metadata.name.as_ref() == Some(name) && is_pod_ready(p)),
+                "round {i}: Ready pod {name} touched"
             );
         }
     }
@@ -151,6 +168,9 @@ fn daemon_set_updates_save_old_healthy_pods() {
     set_rolling_update(&mut sim.ds, IntOrString::Int(11), None);
     expect(&mut sim, 0, 11);
     expect(&mut sim, 11, 0);
+    expect(&mut sim, 0, 0);
+    let ready = sim.pods.iter().filter(|p| is_pod_ready(p)).count();
+    assert_eq!(ready, 9, "upstream: 9 Ready pods remain");
     let still: usize = healthy
         .iter()
         .filter(|n| {
@@ -190,24 +210,31 @@ fn daemon_set_updates_no_template_changed() {
 fn get_unavailable_numbers() {
     use crate::fixtures::new_pod;
     let pct = |s: &str| IntOrString::String(s.to_string());
-    // (name, nodes, pods on nodes [(node, terminating)], maxUnavailable, maxSurge, want (surge, unavailable, desired))
+    // (name, nodes, pods on nodes [(node, terminating)], maxUnavailable, maxSurge, want (surge, unavailable, desired, empty nodes))
     type Case<'a> = (
         &'a str,
         usize,
         Vec<(usize, bool)>,
         IntOrString,
         Option<IntOrString>,
-        (i32, i32, i32),
+        (i32, i32, i32, usize),
     );
     let cases: Vec<Case> = vec![
-        ("no nodes", 0, vec![], IntOrString::Int(0), None, (0, 0, 0)),
+        (
+            "no nodes",
+            0,
+            vec![],
+            IntOrString::Int(0),
+            None,
+            (0, 0, 0, 0),
+        ),
         (
             "two ready nodes",
             2,
             vec![(0, false), (1, false)],
             IntOrString::Int(1),
             None,
-            (0, 1, 2),
+            (0, 1, 2, 0),
         ),
         (
             "one empty node, forced 1",
@@ -215,7 +242,7 @@ fn get_unavailable_numbers() {
             vec![(0, false)],
             IntOrString::Int(0),
             None,
-            (0, 1, 2),
+            (0, 1, 2, 1),
         ),
         (
             "surge 0 too",
@@ -223,7 +250,7 @@ fn get_unavailable_numbers() {
             vec![(0, false)],
             IntOrString::Int(0),
             Some(IntOrString::Int(0)),
-            (0, 1, 2),
+            (0, 1, 2, 1),
         ),
         (
             "50% of 2",
@@ -231,7 +258,7 @@ fn get_unavailable_numbers() {
             vec![(0, false), (1, false)],
             pct("50%"),
             None,
-            (0, 1, 2),
+            (0, 1, 2, 0),
         ),
         (
             "surge 50%",
@@ -239,7 +266,7 @@ fn get_unavailable_numbers() {
             vec![(0, false), (1, false)],
             IntOrString::Int(0),
             Some(pct("50%")),
-            (1, 0, 2),
+            (1, 0, 2, 0),
         ),
         (
             "surge 100%",
@@ -247,7 +274,7 @@ fn get_unavailable_numbers() {
             vec![(0, false), (1, false)],
             IntOrString::Int(0),
             Some(pct("100%")),
-            (2, 0, 2),
+            (2, 0, 2, 0),
         ),
         (
             "terminating pod, 50% of 3",
@@ -255,10 +282,12 @@ fn get_unavailable_numbers() {
             vec![(0, false), (1, true)],
             pct("50%"),
             None,
-            (0, 2, 3),
+            (0, 2, 3, 1),
         ),
     ];
-    for (name, n, on, max_unavailable, max_surge, want) in cases {
+    for (name, n, on, max_unavailable, max_surge, (surge, unavailable, desired, want_empty)) in
+        cases
+    {
         let mut ds = new_daemon_set("x");
         set_rolling_update(&mut ds, max_unavailable, max_surge);
         let nodes = new_nodes(0, n, &[]);
@@ -286,21 +315,20 @@ fn get_unavailable_numbers() {
         let snap = Snapshot::new(&ds, &selector, &nodes, &pods, "h");
         let plan = plan_rolling_update(&snap, t0()).expect("plan");
         let b = plan.budget;
-        assert_eq!((b.max_surge, b.max_unavailable, b.desired), want, "{name}");
-        // Upstream's `emptyNodes`: eligible nodes the update visits with no pod at all (a
-        // terminating pod still fills its node).
-        let empty = snap
-            .nodes
+        assert_eq!(
+            (b.max_surge, b.max_unavailable, b.desired),
+            (surge, unavailable, desired),
+            "{name}"
+        );
+        // Upstream's `emptyNodes`: the entries the update adds to its node→pods map, i.e. nodes
+        // it visits that hold no pod at all (a terminating pod still fills its node).
+        let (visit_desired, visit) = nodes_to_visit(&snap);
+        assert_eq!(visit_desired, desired, "{name}");
+        let empty = visit
             .iter()
-            .zip(&snap.fits)
-            .filter(|(node, fit)| {
-                fit.should_run
-                    && snap
-                        .pods_on(node.metadata.name.as_deref().unwrap_or(""))
-                        .is_empty()
-            })
+            .filter(|node| snap.pods_on(node).is_empty())
             .count();
-        assert_eq!(empty, n - on.len(), "{name}");
+        assert_eq!(empty, want_empty, "{name}");
     }
 }
 
@@ -340,4 +368,89 @@ fn controlled_histories() {
     // Another namespace: never adopted.
     let plan = history(&[orphan_other_ns]);
     assert!(plan.adopt.is_empty() && plan.old.is_empty());
+}
+
+/// Pods on `n` nodes, Ready since t0, carrying `pod-template-generation=<generation>` and a hash
+/// label that matches no revision of `ds`.
+fn stale_hash_pods(
+    ds: &DaemonSet,
+    n: usize,
+    generation: &str,
+) -> Vec<k8s_openapi::api::core::v1::Pod> {
+    (0..n)
+        .map(|i| {
+            let mut pod = new_pod(
+                &format!("pod-{i}"),
+                &format!("node-{i}"),
+                DS_LABEL,
+                Some(ds),
+            );
+            let labels = pod.metadata.labels.get_or_insert_with(Default::default);
+            labels.insert(
+                CONTROLLER_REVISION_HASH_LABEL.to_string(),
+                "stale".to_string(),
+            );
+            labels.insert(
+                POD_TEMPLATE_GENERATION_LABEL.to_string(),
+                generation.to_string(),
+            );
+            set_ready(&mut pod, true, t0());
+            set_created(&mut pod, t0());
+            pod
+        })
+        .collect()
+}
+
+fn with_template_generation(generation: &str) -> DaemonSet {
+    let mut ds = new_daemon_set("foo");
+    ds.metadata.annotations = Some(labels(&[(
+        DEPRECATED_TEMPLATE_GENERATION_ANNOTATION,
+        generation,
+    )]));
+    set_rolling_update(&mut ds, IntOrString::Int(1), None);
+    ds
+}
+
+/// spec §2.3 O1: a pod whose `pod-template-generation` label equals the DaemonSet's
+/// templateGeneration is updated even though its hash label differs, so the rolling update
+/// leaves it alone and status counts it; with another generation it is old and gets replaced.
+#[test]
+fn template_generation_label_counts_as_updated() {
+    let ds = with_template_generation("2");
+    let pods = stale_hash_pods(&ds, 3, "2");
+    let mut sim = Sim::new(ds, new_nodes(0, 3, &[]), pods);
+    let got = sim.sync();
+    assert!(
+        got.creates.is_empty() && got.deletes.is_empty(),
+        "generation match means updated: {:?}",
+        got.deletes
+    );
+    assert_eq!(got.status.updated_number_scheduled, 3);
+    assert_eq!(got.status.number_available, 3);
+
+    // Control: the same pods from generation 1 are old and roll one at a time.
+    let ds = with_template_generation("2");
+    let pods = stale_hash_pods(&ds, 3, "1");
+    let mut sim = Sim::new(ds, new_nodes(0, 3, &[]), pods);
+    let got = sim.sync();
+    assert_eq!(got.deletes.len(), 1, "maxUnavailable 1 of old pods");
+    assert_eq!(got.status.updated_number_scheduled, 0);
+}
+
+/// spec §2.3 O2: manage's surge pruning compares only the hash label, so a generation-only
+/// match is the "old" pod of its node and goes once the hash-matching pod is Available.
+#[test]
+fn surge_pruning_compares_only_the_hash() {
+    let mut ds = with_template_generation("2");
+    set_rolling_update(&mut ds, IntOrString::Int(0), Some(IntOrString::Int(1)));
+    let mut pods = stale_hash_pods(&ds, 1, "2");
+    let mut current = new_pod("pod-new", "node-0", DS_LABEL, Some(&ds));
+    set_ready(&mut current, true, t0());
+    set_created(&mut current, t0() + std::time::Duration::from_secs(1));
+    pods.push(current);
+    let mut sim = Sim::new(ds, new_nodes(0, 1, &[]), pods);
+    let got = sim.sync();
+    let deleted: Vec<&str> = got.deletes.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(deleted, vec!["pod-0"], "the stale-hash pod is the old one");
+    assert!(got.creates.is_empty());
 }
