@@ -7,9 +7,12 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Args;
 use everynode_apiserver::RunningServer;
+use everynode_controller::runtime::informer::{Informer, SharedInformers};
 use everynode_controller::runtime::{Controller, ControllerOptions};
 use everynode_controller::workloads::WorkloadControllers;
 use everynode_sim::{NodeSpecTemplate, SimOptions};
+use futures::StreamExt;
+use futures::stream::BoxStream;
 
 use crate::cli::{ServeArgs, parse_duration, publish_kubeconfig, wait_for_shutdown};
 
@@ -60,16 +63,26 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         lease_interval: args.node_lease_interval,
         ..SimOptions::default()
     };
-    let sim = everynode_sim::start(client.clone(), sim_options)
+    // One pod and one node informer for the whole process, as kube-controller-manager shares
+    // its informers: every component reads the same decoded objects.
+    let informers = SharedInformers::spawn(&client);
+    let sources = everynode_sim::Sources {
+        nodes: feed(&informers.nodes),
+        pods: feed(&informers.pods),
+    };
+    let sim = everynode_sim::start_from(client.clone(), sim_options, sources)
         .await
         .context("the simulated cluster did not start")?;
     let controller = if args.no_controller {
         None
     } else {
-        Some(Controller::start(client.clone(), ControllerOptions::default()).await)
+        Some(
+            Controller::start_shared(client.clone(), ControllerOptions::default(), &informers)
+                .await,
+        )
     };
     // ReplicaSets and Deployments run whether or not the DaemonSet controller is external.
-    let workloads = WorkloadControllers::start(client.clone()).await;
+    let workloads = WorkloadControllers::start(client.clone(), &informers).await;
     let nodes = NodeSpecTemplate::cluster(args.nodes, args.control_plane);
     everynode_sim::register_nodes(&client, &nodes, NODES_READY_TIMEOUT)
         .await
@@ -86,4 +99,23 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     garbage_collector.stop();
     server.stop();
     Ok(())
+}
+
+/// The changes of an informer's cache as a stream for the simulated cluster.
+fn feed<K>(informer: &Informer<K>) -> BoxStream<'static, everynode_sim::Change<K>>
+where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let (sender, receiver) = futures::channel::mpsc::unbounded();
+    informer.add_handler(move |(old, new)| {
+        // The simulated cluster stops only with the process; a closed stream needs nothing.
+        let _ = sender.unbounded_send(everynode_sim::Change::from_cache(old, new));
+    });
+    receiver.boxed()
 }

@@ -381,10 +381,21 @@ async fn should_surge_pods_onto_nodes_when_spec_was_updated_and_update_strategy_
         if done && unready_at == 0 && delete_at == 0 {
             break;
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "surge rollout did not finish: {now:?}, faults {faults:?}"
-        );
+        if std::time::Instant::now() >= deadline {
+            let state = k
+                .run(&[
+                    "get",
+                    "pods",
+                    "-o",
+                    "custom-columns=NAME:.metadata.name,NODE:.spec.nodeName,HASH:.metadata.labels.controller-revision-hash,READY:.status.conditions[?(@.type==\"Ready\")].status,SINCE:.status.conditions[?(@.type==\"Ready\")].lastTransitionTime,ANN:.metadata.annotations",
+                ])
+                .ok();
+            let status = k.run(&["get", DS, "-o", "jsonpath={.status}"]).ok();
+            let events = k.run(&["get", "events", "--sort-by=.lastTimestamp"]).ok();
+            panic!(
+                "surge rollout did not finish: {now:?}, faults {faults:?}\n{state}\n{status}\n{events}"
+            );
+        }
         let live: Vec<&PodRow> = now.iter().filter(|p| !p.terminating).collect();
         if unready_at == 1 {
             // An old pod forced unready (upstream: its readiness probe made to fail).

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::deployment::DeploymentController;
 use crate::replicaset::ReplicaSetController;
+use crate::runtime::informer::SharedInformers;
 use crate::runtime::queue::WorkQueue;
 
 /// Workers per controller (kube-controller-manager's `--concurrent-replicaset-syncs` and
@@ -21,8 +22,9 @@ pub struct WorkloadControllers {
 }
 
 impl WorkloadControllers {
-    /// Starts both controllers; returns once their caches are filled.
-    pub async fn start(client: kube::Client) -> Self {
+    /// Starts both controllers on the process's shared pod informer; returns once their caches
+    /// are filled.
+    pub async fn start(client: kube::Client, informers: &SharedInformers) -> Self {
         let rs_queue = WorkQueue::default();
         let d_queue = WorkQueue::default();
         let wake = d_queue.clone();
@@ -30,6 +32,7 @@ impl WorkloadControllers {
             client.clone(),
             rs_queue.clone(),
             Box::new(move |pod, rses| DeploymentController::pod_deleted(&wake, pod, rses)),
+            &informers.pods,
         )
         .await;
         let deployments =

@@ -19,9 +19,11 @@ mod timers;
 mod watch;
 
 pub use nodes::{NodeSpecTemplate, register_nodes};
+pub use watch::{Change, changes};
 
 use std::time::Duration;
 
+use futures::stream::BoxStream;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::Client;
 use tokio::task::JoinHandle;
@@ -102,6 +104,29 @@ impl Drop for SimHandle {
 /// Spawns the scheduler, the simulated kubelets and the node lifecycle controller, and returns
 /// once every one of them has listed its watches (so `everynode up` can report ready).
 pub async fn start(client: Client, options: SimOptions) -> Result<SimHandle, SimError> {
+    let sources = Sources {
+        nodes: changes(kube::Api::<Node>::all(client.clone())),
+        pods: changes(kube::Api::<Pod>::all(client.clone())),
+    };
+    start_from(client, options, sources).await
+}
+
+/// Where the components learn about nodes and pods: one stream of each, which the three of them
+/// share. [`start`] watches the API itself; `everynode up` feeds the caches its controllers
+/// already keep, so the whole process decodes each object once.
+pub struct Sources {
+    /// Every node's changes, with a `Synced` mark after each complete (re)list.
+    pub nodes: BoxStream<'static, Change<Node>>,
+    /// Every pod's changes, likewise.
+    pub pods: BoxStream<'static, Change<Pod>>,
+}
+
+/// Like [`start`], with nodes and pods from `sources` instead of watches of its own.
+pub async fn start_from(
+    client: Client,
+    options: SimOptions,
+    sources: Sources,
+) -> Result<SimHandle, SimError> {
     let (s_tx, s_rx) = tokio::sync::oneshot::channel();
     let (k_tx, k_rx) = tokio::sync::oneshot::channel();
     let (l_tx, l_rx) = tokio::sync::oneshot::channel();
@@ -115,11 +140,8 @@ pub async fn start(client: Client, options: SimOptions) -> Result<SimHandle, Sim
         },
         deletion_delay: options.pod_deletion_delay,
     };
-    // One watch of nodes and one of pods, shared by the three components.
-    let (node_feeder, [s_nodes, k_nodes, l_nodes]) =
-        watch::shared_changes(kube::Api::<Node>::all(client.clone()));
-    let (pod_feeder, [s_pods, k_pods, l_pods]) =
-        watch::shared_changes(kube::Api::<Pod>::all(client.clone()));
+    let (node_feeder, [s_nodes, k_nodes, l_nodes]) = watch::fan_out(sources.nodes);
+    let (pod_feeder, [s_pods, k_pods, l_pods]) = watch::fan_out(sources.pods);
     let handle = SimHandle {
         tasks: vec![
             tokio::spawn(scheduler::run(

@@ -14,13 +14,25 @@ use serde::de::DeserializeOwned;
 /// One change to a watched collection, keyed by `namespace/name` (or `name` if cluster-scoped).
 /// Objects are shared: one decoded copy serves every component that watches the kind.
 #[derive(Debug)]
-pub(crate) enum Change<K> {
+pub enum Change<K> {
     /// Created or modified.
     Upsert(Arc<K>),
     /// Deleted (or vanished across a relist); carries the key.
     Removed(String),
     /// The (re)list finished: the consumer has seen the whole collection.
     Synced,
+}
+
+impl<K: Resource> Change<K> {
+    /// The change an informer's cache reports as `(old, new)`: `new` is the object now, `None`
+    /// after a deletion; `(None, None)` marks a complete (re)list.
+    pub fn from_cache(old: Option<Arc<K>>, new: Option<Arc<K>>) -> Self {
+        match (old, new) {
+            (_, Some(new)) => Change::Upsert(new),
+            (Some(old), None) => Change::Removed(key_of(old.as_ref())),
+            (None, None) => Change::Synced,
+        }
+    }
 }
 
 impl<K> Clone for Change<K> {
@@ -44,7 +56,7 @@ pub(crate) fn key_of<K: Resource>(obj: &K) -> String {
 }
 
 /// Watches `api` forever (with kube-runtime's default backoff on errors) as a stream of changes.
-pub(crate) fn changes<K>(api: Api<K>) -> BoxStream<'static, Change<K>>
+pub fn changes<K>(api: Api<K>) -> BoxStream<'static, Change<K>>
 where
     K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
@@ -144,23 +156,23 @@ impl SyncTracker {
     }
 }
 
-/// A component's share of the node and pod watches.
+/// A component's share of the node and pod changes.
 pub(crate) struct Shared {
     pub(crate) nodes: BoxStream<'static, Change<k8s_openapi::api::core::v1::Node>>,
     pub(crate) pods: BoxStream<'static, Change<k8s_openapi::api::core::v1::Pod>>,
 }
 
-/// One watch of `api` shared by `N` streams, as client-go's shared informers share one watch and
-/// one decoded copy of each object between controllers. Returns the task that feeds the streams
-/// (abort it to stop the watch; it also ends once every stream is dropped) and the streams.
-pub(crate) fn shared_changes<K, const N: usize>(
-    api: Api<K>,
+/// Hands every change of `source` to `N` streams, as client-go's shared informers share one
+/// watch and one decoded copy of each object between controllers. Returns the task that feeds
+/// the streams (abort it to stop; it also ends once every stream is dropped) and the streams.
+pub(crate) fn fan_out<K, const N: usize>(
+    mut source: BoxStream<'static, Change<K>>,
 ) -> (
     tokio::task::JoinHandle<()>,
     [BoxStream<'static, Change<K>>; N],
 )
 where
-    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K: Send + Sync + 'static,
 {
     let channels: [_; N] =
         std::array::from_fn(|_| futures::channel::mpsc::unbounded::<Change<K>>());
@@ -170,7 +182,6 @@ where
         receiver.boxed()
     });
     let feeder = tokio::spawn(async move {
-        let mut source = changes(api);
         while let Some(change) = source.next().await {
             senders.retain(|sender| sender.unbounded_send(change.clone()).is_ok());
             if senders.is_empty() {

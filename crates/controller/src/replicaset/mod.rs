@@ -159,6 +159,7 @@ impl ReplicaSetController {
         client: kube::Client,
         queue: WorkQueue,
         on_pod_deleted: PodHook,
+        pods: &Informer<Pod>,
     ) -> Arc<Self> {
         let expectations = Arc::new(Expectations::default());
         let rs_queue = queue.clone();
@@ -173,7 +174,7 @@ impl ReplicaSetController {
         let store = replica_sets.store.clone();
         let pod_queue = queue.clone();
         let pod_expectations = expectations.clone();
-        let pods = Informer::<Pod>::spawn(client.clone(), move |change| {
+        pods.add_handler(move |change| {
             if let (Some(pod), None) = &change {
                 on_pod_deleted(pod, &store);
             }
@@ -191,7 +192,7 @@ impl ReplicaSetController {
             recorder: Recorder::for_component(client.clone(), MANAGER),
             client,
             replica_sets: replica_sets.store,
-            pods: pods.store,
+            pods: pods.store.clone(),
             expectations,
         })
     }

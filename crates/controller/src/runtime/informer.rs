@@ -2,9 +2,10 @@
 //! object so handlers can map changes to DaemonSet keys (client-go's shared informer, reduced).
 
 use std::fmt::Debug;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
+use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::Resource;
 use kube::api::Api;
 use kube::runtime::reflector::{ObjectRef, Store, store::Writer};
@@ -15,10 +16,16 @@ use tokio::sync::watch as signal;
 /// A change of one cached object: `(old, new)`; `new` is `None` for a deletion.
 pub type Change<K> = (Option<Arc<K>>, Option<Arc<K>>);
 
-/// A started informer: its cache and whether the first list has completed.
+/// A callback for every change an informer sees.
+type Handler<K> = Box<dyn Fn(Change<K>) + Send>;
+
+/// A started informer: its cache, whether the first list has completed, and the handlers it
+/// calls. One informer may serve several controllers, as client-go's shared informers do in
+/// kube-controller-manager: one watch and one decoded copy of each object for all of them.
 pub struct Informer<K: Resource<DynamicType = ()> + 'static> {
     pub store: Store<K>,
     synced: signal::Receiver<bool>,
+    handlers: Arc<Mutex<Vec<Handler<K>>>>,
 }
 
 impl<K> Informer<K>
@@ -28,9 +35,18 @@ where
     /// Watches every `K` in the cluster; `on_change` runs for each change after the cache has it,
     /// and with `(None, None)` once after each complete (re)list so handlers can resync.
     pub fn spawn(client: kube::Client, on_change: impl Fn(Change<K>) + Send + 'static) -> Self {
+        let informer = Self::spawn_shared(client);
+        informer.add_handler(on_change);
+        informer
+    }
+
+    /// Watches every `K` in the cluster with no handler yet; add them with [`Self::add_handler`].
+    pub fn spawn_shared(client: kube::Client) -> Self {
         let mut writer: Writer<K> = Writer::default();
         let store = writer.as_reader();
         let (synced_tx, synced) = signal::channel(false);
+        let handlers: Arc<Mutex<Vec<Handler<K>>>> = Arc::default();
+        let dispatch = handlers.clone();
         let api: Api<K> = Api::all(client);
         tokio::spawn(async move {
             let mut events = watcher(api, watcher::Config::default())
@@ -54,27 +70,59 @@ where
                     }
                     _ => None,
                 };
+                // Applied and dispatched under the handlers' lock, so a handler added meanwhile
+                // sees each change either in its replay or as an event, never neither.
+                let handlers = lock(&dispatch);
                 writer.apply_watcher_event(&event);
+                let call = |change: Change<K>| {
+                    for handler in handlers.iter() {
+                        handler(change.clone());
+                    }
+                };
                 match event {
-                    watcher::Event::Apply(object) => on_change((old, Some(Arc::new(object)))),
+                    watcher::Event::Apply(object) => {
+                        // The cache's own copy, so handlers that keep it share it.
+                        let new = reader
+                            .get(&ObjectRef::from_obj(&object))
+                            .unwrap_or_else(|| Arc::new(object));
+                        call((old, Some(new)));
+                    }
                     watcher::Event::Delete(object) => {
-                        on_change((old.or_else(|| Some(Arc::new(object))), None));
+                        call((old.or_else(|| Some(Arc::new(object))), None));
                     }
                     watcher::Event::InitDone => {
                         if let Some(before) = before_relist.take() {
                             for change in relist_changes(before, reader.state()) {
-                                on_change(change);
+                                call(change);
                             }
                         }
                         synced_tx.send_replace(true);
-                        on_change((None, None));
+                        call((None, None));
                     }
                     watcher::Event::Init => before_relist = Some(reader.state()),
                     watcher::Event::InitApply(_) => {}
                 }
             }
         });
-        Self { store, synced }
+        Self {
+            store,
+            synced,
+            handlers,
+        }
+    }
+
+    /// Adds a handler. Like client-go's `AddEventHandler`, a handler added after objects are
+    /// cached first gets each of them as an addition, then `(None, None)` if the cache has
+    /// synced, and then every later change.
+    pub fn add_handler(&self, on_change: impl Fn(Change<K>) + Send + 'static) {
+        let mut handlers = lock(&self.handlers);
+        for object in self.store.state() {
+            on_change((None, Some(object)));
+        }
+        if *self.synced.borrow() {
+            on_change((None, None));
+        }
+        handlers.push(Box::new(on_change));
     }
 
     /// Returns once the first list is in the cache.
@@ -86,6 +134,33 @@ where
             }
         }
     }
+}
+
+/// The pod and node informers of one process, shared by its controllers (and, in `everynode
+/// up`, its simulated cluster): the two kinds every component watches, decoded once.
+#[derive(Clone)]
+pub struct SharedInformers {
+    /// Every pod in the cluster.
+    pub pods: Arc<Informer<Pod>>,
+    /// Every node in the cluster.
+    pub nodes: Arc<Informer<Node>>,
+}
+
+impl SharedInformers {
+    /// Starts both watches; handlers are added by the components that use them.
+    pub fn spawn(client: &kube::Client) -> Self {
+        Self {
+            pods: Arc::new(Informer::spawn_shared(client.clone())),
+            nodes: Arc::new(Informer::spawn_shared(client.clone())),
+        }
+    }
+}
+
+/// Locks a handler list; a handler that panicked leaves the list itself intact.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The changes between the cache before and after a relist: objects that appeared, changed or

@@ -18,13 +18,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet};
-use k8s_openapi::api::core::v1::{Node, Pod};
 
 use crate::plan::FailedPodBackoff;
 use events::Recorder;
 use expectations::Expectations;
 use handlers::Handlers;
-use informer::Informer;
+use informer::{Informer, SharedInformers};
 use metrics::Metrics;
 use node_updates::NodeUpdates;
 use queue::WorkQueue;
@@ -59,6 +58,16 @@ pub struct Controller {
 impl Controller {
     /// Starts the informers, waits for their caches, then starts the workers.
     pub async fn start(client: kube::Client, options: ControllerOptions) -> Self {
+        let informers = SharedInformers::spawn(&client);
+        Self::start_shared(client, options, &informers).await
+    }
+
+    /// Like [`Self::start`], with the pod and node informers other components share.
+    pub async fn start_shared(
+        client: kube::Client,
+        options: ControllerOptions,
+        informers: &SharedInformers,
+    ) -> Self {
         let queue = WorkQueue::default();
         let node_queue = WorkQueue::default();
         let expectations = Arc::new(Expectations::default());
@@ -79,9 +88,11 @@ impl Controller {
         };
         let _ = handler_slot.set(handlers.clone());
         let on_pod = handlers.clone();
-        let pods = Informer::<Pod>::spawn(client.clone(), move |change| on_pod.pod(change));
+        let pods = &informers.pods;
+        pods.add_handler(move |change| on_pod.pod(change));
         let on_node = handlers.clone();
-        let nodes = Informer::<Node>::spawn(client.clone(), move |change| on_node.node(change));
+        let nodes = &informers.nodes;
+        nodes.add_handler(move |change| on_node.node(change));
         let on_revision = handlers.clone();
         let revisions = Informer::<ControllerRevision>::spawn(client.clone(), move |change| {
             on_revision.revision(change)
