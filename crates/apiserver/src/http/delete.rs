@@ -164,12 +164,10 @@ impl Api {
                 // A second delete with an equal or longer grace changes nothing.
                 return Ok(Deleted::Pending(current.json.clone()));
             }
-            let deadline = k8s_openapi::jiff::Timestamp::now()
-                + k8s_openapi::jiff::SignedDuration::from_secs(grace);
-            object["metadata"]["deletionTimestamp"] = json!(format!("{deadline:.0}"));
+            object["metadata"]["deletionTimestamp"] = json!(deletion_deadline(grace));
             object["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
             let generation = object["metadata"]["generation"].as_i64().unwrap_or(0);
-            object["metadata"]["generation"] = json!(generation + 1);
+            object["metadata"]["generation"] = json!(generation.saturating_add(1));
             return self
                 .write_pending(resource, key, &current, object, options)
                 .await;
@@ -347,6 +345,18 @@ fn pod_grace_period(pod: &Value, options: &DeleteOptions) -> Option<i64> {
         .unwrap_or(30);
     let grace = if grace < 0 { 1 } else { grace };
     (grace > 0).then_some(grace)
+}
+
+/// The deletionTimestamp of a graceful delete: now plus the grace period (upstream
+/// `BeforeDelete`), in whole seconds. A grace period beyond the last representable instant
+/// (year 9999) gets that instant: the pod is then deleted only by its kubelet or a later,
+/// shorter delete, which is what such a period means.
+fn deletion_deadline(grace: i64) -> String {
+    use k8s_openapi::jiff::{SignedDuration, Timestamp};
+    let deadline = Timestamp::now()
+        .checked_add(SignedDuration::from_secs(grace))
+        .unwrap_or(Timestamp::MAX);
+    format!("{deadline:.0}")
 }
 
 /// The result of a delete.
