@@ -321,6 +321,44 @@ fn create_and_delete_a_namespace() {
     assert!(error.contains("NotFound"), "{error}");
 }
 
+/// kubectl 1.32 sends the bodies of `create serviceaccount` and `create priorityclass` as
+/// protobuf (typed client-go clients default to it).
+#[test]
+fn create_serviceaccount_and_priorityclass_send_protobuf() {
+    let server = Server::apiserver();
+    let kubectl = Kubectl::new(&server.kubeconfig());
+    let run = kubectl.run(&["create", "serviceaccount", "builder", "-v=8"]);
+    assert!(
+        run.stderr.contains("application/vnd.kubernetes.protobuf"),
+        "kubectl did not send protobuf: {}",
+        run.stderr
+    );
+    assert!(
+        run.ok().contains("serviceaccount/builder created"),
+        "create sa"
+    );
+    let name = kubectl.jsonpath(&["get", "sa", "builder"], "{.metadata.name}");
+    assert_eq!(name, "builder");
+
+    let out = kubectl
+        .run(&["create", "priorityclass", "batch-low", "--value=1000"])
+        .ok();
+    assert!(
+        out.contains("priorityclass.scheduling.k8s.io/batch-low created"),
+        "{out}"
+    );
+    let fields = kubectl.jsonpath(
+        &["get", "priorityclass", "batch-low"],
+        "{.value} {.preemptionPolicy}",
+    );
+    assert_eq!(fields.trim(), "1000 PreemptLowerPriority");
+    // A second create of the same name is refused as upstream does.
+    let error = kubectl
+        .run(&["create", "priorityclass", "batch-low", "--value=5"])
+        .err();
+    assert!(error.contains("already exists"), "{error}");
+}
+
 #[test]
 fn requests_without_the_token_get_401() {
     let server = Server::apiserver();
