@@ -272,7 +272,9 @@ fn field_selectors_filter_and_reject_unknown_fields() {
 
 #[test]
 fn delete_and_orphan_delete_return_without_hanging() {
-    let server = Server::apiserver();
+    // `up` without the DaemonSet controller: the garbage collector that removes the `orphan`
+    // finalizer runs, and nothing recreates what the test deletes.
+    let server = Server::start(&["up", "--nodes", "1", "--no-controller"]);
     let kubectl = Kubectl::new(&server.kubeconfig());
     kubectl.apply(DAEMONSET).ok();
     let out = kubectl
@@ -280,6 +282,85 @@ fn delete_and_orphan_delete_return_without_hanging() {
         .ok();
     assert!(out.contains("daemonset.apps \"fluentd\" deleted"), "{out}");
     let error = kubectl.run(&["get", "ds", "fluentd"]).err();
+    assert!(error.contains("NotFound"), "{error}");
+
+    kubectl.apply(DAEMONSET).ok();
+    let out = kubectl
+        .run(&[
+            "delete",
+            "ds",
+            "fluentd",
+            "--cascade=orphan",
+            "--timeout=30s",
+        ])
+        .ok();
+    assert!(out.contains("daemonset.apps \"fluentd\" deleted"), "{out}");
+    let error = kubectl.run(&["get", "ds", "fluentd"]).err();
+    assert!(error.contains("NotFound"), "{error}");
+}
+
+/// `kubectl delete pod --cascade=orphan` on a pod bound to a node: the update that starts the
+/// graceful deletion also adds the `orphan` finalizer (upstream sets both in one update). The
+/// kubelet's final delete (grace 0) leaves the pod to the finalizer, and removing it (the
+/// garbage collector's job; here by hand, as the bare API server runs no collector and no
+/// kubelet) lets the pod go.
+#[test]
+fn orphan_delete_of_a_scheduled_pod_keeps_the_orphan_finalizer() {
+    let server = Server::apiserver();
+    let kubectl = Kubectl::new(&server.kubeconfig());
+    let pod = "
+apiVersion: v1
+kind: Pod
+metadata:
+  name: keeper
+  namespace: default
+spec:
+  nodeName: node-1
+  terminationGracePeriodSeconds: 600
+  containers:
+  - name: app
+    image: busybox
+";
+    kubectl.apply(pod).ok();
+    kubectl
+        .run(&[
+            "delete",
+            "pod",
+            "keeper",
+            "--cascade=orphan",
+            "--wait=false",
+        ])
+        .ok();
+    let state = kubectl.jsonpath(
+        &["get", "pod", "keeper"],
+        "{.metadata.finalizers[*]} {.metadata.deletionGracePeriodSeconds}",
+    );
+    assert_eq!(state, "orphan 600");
+    // What the kubelet sends once the containers stopped: grace 0, no propagation policy.
+    // (`kubectl delete --force` would send Background, which drops the finalizer.)
+    kubectl
+        .run(&[
+            "delete",
+            "--raw",
+            "/api/v1/namespaces/default/pods/keeper?gracePeriodSeconds=0",
+        ])
+        .ok();
+    let state = kubectl.jsonpath(
+        &["get", "pod", "keeper"],
+        "{.metadata.finalizers[*]} {.metadata.deletionGracePeriodSeconds}",
+    );
+    assert_eq!(state, "orphan 0");
+    kubectl
+        .run(&[
+            "patch",
+            "pod",
+            "keeper",
+            "--type=json",
+            "-p",
+            r#"[{"op":"remove","path":"/metadata/finalizers"}]"#,
+        ])
+        .ok();
+    let error = kubectl.run(&["get", "pod", "keeper"]).err();
     assert!(error.contains("NotFound"), "{error}");
 }
 
