@@ -440,6 +440,137 @@ fn create_serviceaccount_and_priorityclass_send_protobuf() {
     assert!(error.contains("already exists"), "{error}");
 }
 
+/// A strategic merge patch of `spec.template.spec.containers` merges by container name: one
+/// container's image changes, the other container stays (upstream `patchMergeKey: name`).
+#[test]
+fn strategic_merge_patch_merges_containers_by_name() {
+    let server = Server::apiserver();
+    let kubectl = Kubectl::new(&server.kubeconfig());
+    let two_containers = DAEMONSET.replace(
+        "      - name: fluentd\n        image: fluentd:v1\n",
+        "      - name: fluentd\n        image: fluentd:v1\n      - name: sidecar\n        image: busybox:1.36\n",
+    );
+    kubectl.apply(&two_containers).ok();
+    kubectl
+        .run(&[
+            "patch",
+            "ds",
+            "fluentd",
+            "--type=strategic",
+            "-p",
+            r#"{"spec":{"template":{"spec":{"containers":[{"name":"fluentd","image":"fluentd:v2"}]}}}}"#,
+        ])
+        .ok();
+    let containers = kubectl.jsonpath(
+        &["get", "ds", "fluentd"],
+        "{range .spec.template.spec.containers[*]}{.name}={.image} {end}",
+    );
+    assert_eq!(containers.trim(), "fluentd=fluentd:v2 sidecar=busybox:1.36");
+    // The template changed, so the generation moved on (spec §3).
+    let generation = kubectl.jsonpath(&["get", "ds", "fluentd"], "{.metadata.generation}");
+    assert_eq!(generation, "2");
+}
+
+/// Aggregated discovery is negotiated by the Accept header, raw: kubectl 1.32 asks for v2
+/// first, 1.27 only for v2beta1, and a client that asks for neither gets legacy discovery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aggregated_discovery_follows_the_accept_header() {
+    use http_body_util::BodyExt;
+    let server = Server::apiserver();
+    let client = server.client().await;
+    let aggregated = |version: &str| {
+        format!("application/json;g=apidiscovery.k8s.io;v={version};as=APIGroupDiscoveryList")
+    };
+    let kubectl_132 = format!(
+        "{},{},application/json",
+        aggregated("v2"),
+        aggregated("v2beta1")
+    );
+    let kubectl_127 = format!("{},application/json", aggregated("v2beta1"));
+    let cases = [
+        (
+            "/api",
+            kubectl_132.clone(),
+            "apidiscovery.k8s.io/v2",
+            "APIGroupDiscoveryList",
+        ),
+        (
+            "/apis",
+            kubectl_132,
+            "apidiscovery.k8s.io/v2",
+            "APIGroupDiscoveryList",
+        ),
+        (
+            "/api",
+            kubectl_127.clone(),
+            "apidiscovery.k8s.io/v2beta1",
+            "APIGroupDiscoveryList",
+        ),
+        (
+            "/apis",
+            kubectl_127,
+            "apidiscovery.k8s.io/v2beta1",
+            "APIGroupDiscoveryList",
+        ),
+        (
+            "/api",
+            "application/json, */*".to_owned(),
+            "",
+            "APIVersions",
+        ),
+        (
+            "/apis",
+            "application/json, */*".to_owned(),
+            "v1",
+            "APIGroupList",
+        ),
+    ];
+    for (path, accept, api_version, kind) in cases {
+        let request = http::Request::get(path)
+            .header(http::header::ACCEPT, &accept)
+            .body(Vec::new())
+            .expect("request");
+        let response = client
+            .send(request.map(Into::into))
+            .await
+            .expect("response");
+        assert_eq!(response.status(), 200, "{path} {accept}");
+        let content_type = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let body: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON");
+        assert_eq!(body["kind"], kind, "{path} {accept}: {body}");
+        if kind == "APIGroupDiscoveryList" {
+            let version = api_version.trim_start_matches("apidiscovery.k8s.io/");
+            assert_eq!(body["apiVersion"], api_version, "{path} {accept}");
+            assert!(
+                content_type.contains(&format!("v={version};")),
+                "{path} {accept}: {content_type}"
+            );
+            // The groups carry their resources (kubectl needs both endpoints aggregated).
+            let resources = &body["items"][0]["versions"][0]["resources"];
+            assert!(
+                resources.as_array().is_some_and(|r| !r.is_empty()),
+                "{body}"
+            );
+        } else {
+            assert!(!content_type.contains("apidiscovery"), "{content_type}");
+            if !api_version.is_empty() {
+                assert_eq!(body["apiVersion"], api_version);
+            }
+        }
+    }
+}
+
 #[test]
 fn requests_without_the_token_get_401() {
     let server = Server::apiserver();
