@@ -305,3 +305,57 @@ async fn template_generation_at_the_limit_does_not_overflow() {
         "a"
     );
 }
+
+/// Extreme numbers in query parameters get an answer, never a panic.
+#[tokio::test]
+async fn extreme_query_numbers_are_answered() {
+    let service = service().await;
+    let min = i64::MIN;
+    let max = i64::MAX;
+    for (method, path, code) in [
+        (Method::GET, format!("{CONFIG_MAPS}?limit={max}"), 200),
+        (Method::GET, format!("{CONFIG_MAPS}?limit={min}"), 200),
+        (
+            Method::GET,
+            format!("{CONFIG_MAPS}?limit=99999999999999999999"),
+            400,
+        ),
+        (
+            Method::GET,
+            format!("{CONFIG_MAPS}?resourceVersion=-1"),
+            400,
+        ),
+        (
+            Method::GET,
+            format!("{CONFIG_MAPS}?watch=true&timeoutSeconds={max}"),
+            200,
+        ),
+        (
+            Method::DELETE,
+            format!("{CONFIG_MAPS}/absent?gracePeriodSeconds={min}"),
+            404,
+        ),
+    ] {
+        let request = Request::builder()
+            .method(method)
+            .uri(&path)
+            .body(Full::new(Bytes::new()))
+            .expect("request");
+        let response = service.clone().oneshot(request).await.expect("infallible");
+        assert_eq!(response.status().as_u16(), code, "{path}");
+    }
+    let created = call(
+        &service,
+        Method::POST,
+        PODS,
+        "application/json",
+        scheduled_pod("negative", None),
+    )
+    .await;
+    assert_eq!(created.0, 201, "{}", created.1);
+    let path = format!("{PODS}/negative?gracePeriodSeconds={min}");
+    let (code, body) = call(&service, Method::DELETE, &path, "application/json", "").await;
+    assert_eq!(code, 200, "{body}");
+    // A negative grace counts as 1 (upstream BeforeDelete).
+    assert_eq!(body["metadata"]["deletionGracePeriodSeconds"], 1, "{body}");
+}
