@@ -193,3 +193,169 @@ async fn a_refused_update_leaves_the_stored_object_intact() {
         created.1["metadata"]["resourceVersion"]
     );
 }
+
+const PODS: &str = "/api/v1/namespaces/default/pods";
+
+fn scheduled_pod(name: &str, grace: Option<i64>) -> String {
+    let mut pod = serde_json::json!({
+        "metadata": {"name": name},
+        "spec": {"nodeName": "node-1", "containers": [{"name": "c", "image": "busybox"}]},
+    });
+    if let Some(grace) = grace {
+        pod["spec"]["terminationGracePeriodSeconds"] = serde_json::json!(grace);
+    }
+    pod.to_string()
+}
+
+/// A grace period past the end of representable time (kubectl `--grace-period=999999999999`,
+/// or the pod's own terminationGracePeriodSeconds) marks the pod for deletion at the latest
+/// representable instant instead of panicking in the timestamp arithmetic.
+#[tokio::test]
+async fn huge_grace_periods_mark_the_pod_instead_of_panicking() {
+    let service = service().await;
+    let huge: i64 = 999_999_999_999;
+    for (name, spec_grace, query) in [
+        ("by-option", None, format!("?gracePeriodSeconds={huge}")),
+        ("by-spec", Some(huge), String::new()),
+        ("by-max", None, format!("?gracePeriodSeconds={}", i64::MAX)),
+    ] {
+        let created = call(
+            &service,
+            Method::POST,
+            PODS,
+            "application/json",
+            scheduled_pod(name, spec_grace),
+        )
+        .await;
+        assert_eq!(created.0, 201, "{}", created.1);
+        let path = format!("{PODS}/{name}{query}");
+        let (code, body) = call(&service, Method::DELETE, &path, "application/json", "").await;
+        assert_eq!(code, 200, "{name}: {body}");
+        let timestamp = body["metadata"]["deletionTimestamp"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(timestamp.starts_with("9999-"), "{name}: {body}");
+        let grace = body["metadata"]["deletionGracePeriodSeconds"].as_i64();
+        assert!(grace.is_some_and(|g| g >= huge), "{name}: {body}");
+        // The server is still serving, and a shorter delete still shortens the grace.
+        let path = format!("{PODS}/{name}?gracePeriodSeconds=5");
+        let (code, body) = call(&service, Method::DELETE, &path, "application/json", "").await;
+        assert_eq!(code, 200, "{name}: {body}");
+        assert_eq!(body["metadata"]["deletionGracePeriodSeconds"], 5, "{body}");
+    }
+}
+
+/// A DaemonSet created with the largest templateGeneration annotation cannot take a template
+/// change: the bump saturates and validation refuses it with a 422, instead of overflowing.
+#[tokio::test]
+async fn template_generation_at_the_limit_does_not_overflow() {
+    let service = service().await;
+    let ds = |image: &str| {
+        serde_json::json!({
+            "apiVersion": "apps/v1",
+            "kind": "DaemonSet",
+            "metadata": {
+                "name": "edge",
+                "annotations": {"deprecated.daemonset.template.generation": i64::MAX.to_string()},
+            },
+            "spec": {
+                "selector": {"matchLabels": {"app": "edge"}},
+                "template": {
+                    "metadata": {"labels": {"app": "edge"}},
+                    "spec": {"containers": [{"name": "c", "image": image}]},
+                },
+            },
+        })
+    };
+    let path = "/apis/apps/v1/namespaces/default/daemonsets";
+    let created = call(
+        &service,
+        Method::POST,
+        path,
+        "application/json",
+        ds("a").to_string(),
+    )
+    .await;
+    assert_eq!(created.0, 201, "{}", created.1);
+    let patch = r#"{"spec":{"template":{"spec":{"containers":[{"name":"c","image":"b"}]}}}}"#;
+    let patched = call(
+        &service,
+        Method::PATCH,
+        &format!("{path}/edge"),
+        "application/strategic-merge-patch+json",
+        patch,
+    )
+    .await;
+    assert_status(&patched, 422, "Invalid");
+    assert_eq!(
+        patched.1["details"]["causes"][0]["field"],
+        "spec.templateGeneration"
+    );
+    let (code, body) = call(
+        &service,
+        Method::GET,
+        &format!("{path}/edge"),
+        "application/json",
+        "",
+    )
+    .await;
+    assert_eq!(code, 200);
+    assert_eq!(
+        body["spec"]["template"]["spec"]["containers"][0]["image"],
+        "a"
+    );
+}
+
+/// Extreme numbers in query parameters get an answer, never a panic.
+#[tokio::test]
+async fn extreme_query_numbers_are_answered() {
+    let service = service().await;
+    let min = i64::MIN;
+    let max = i64::MAX;
+    for (method, path, code) in [
+        (Method::GET, format!("{CONFIG_MAPS}?limit={max}"), 200),
+        (Method::GET, format!("{CONFIG_MAPS}?limit={min}"), 200),
+        (
+            Method::GET,
+            format!("{CONFIG_MAPS}?limit=99999999999999999999"),
+            400,
+        ),
+        (
+            Method::GET,
+            format!("{CONFIG_MAPS}?resourceVersion=-1"),
+            400,
+        ),
+        (
+            Method::GET,
+            format!("{CONFIG_MAPS}?watch=true&timeoutSeconds={max}"),
+            200,
+        ),
+        (
+            Method::DELETE,
+            format!("{CONFIG_MAPS}/absent?gracePeriodSeconds={min}"),
+            404,
+        ),
+    ] {
+        let request = Request::builder()
+            .method(method)
+            .uri(&path)
+            .body(Full::new(Bytes::new()))
+            .expect("request");
+        let response = service.clone().oneshot(request).await.expect("infallible");
+        assert_eq!(response.status().as_u16(), code, "{path}");
+    }
+    let created = call(
+        &service,
+        Method::POST,
+        PODS,
+        "application/json",
+        scheduled_pod("negative", None),
+    )
+    .await;
+    assert_eq!(created.0, 201, "{}", created.1);
+    let path = format!("{PODS}/negative?gracePeriodSeconds={min}");
+    let (code, body) = call(&service, Method::DELETE, &path, "application/json", "").await;
+    assert_eq!(code, 200, "{body}");
+    // A negative grace counts as 1 (upstream BeforeDelete).
+    assert_eq!(body["metadata"]["deletionGracePeriodSeconds"], 1, "{body}");
+}

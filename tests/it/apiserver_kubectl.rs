@@ -272,7 +272,9 @@ fn field_selectors_filter_and_reject_unknown_fields() {
 
 #[test]
 fn delete_and_orphan_delete_return_without_hanging() {
-    let server = Server::apiserver();
+    // `up` without the DaemonSet controller: the garbage collector that removes the `orphan`
+    // finalizer runs, and nothing recreates what the test deletes.
+    let server = Server::start(&["up", "--nodes", "1", "--no-controller"]);
     let kubectl = Kubectl::new(&server.kubeconfig());
     kubectl.apply(DAEMONSET).ok();
     let out = kubectl
@@ -280,6 +282,85 @@ fn delete_and_orphan_delete_return_without_hanging() {
         .ok();
     assert!(out.contains("daemonset.apps \"fluentd\" deleted"), "{out}");
     let error = kubectl.run(&["get", "ds", "fluentd"]).err();
+    assert!(error.contains("NotFound"), "{error}");
+
+    kubectl.apply(DAEMONSET).ok();
+    let out = kubectl
+        .run(&[
+            "delete",
+            "ds",
+            "fluentd",
+            "--cascade=orphan",
+            "--timeout=30s",
+        ])
+        .ok();
+    assert!(out.contains("daemonset.apps \"fluentd\" deleted"), "{out}");
+    let error = kubectl.run(&["get", "ds", "fluentd"]).err();
+    assert!(error.contains("NotFound"), "{error}");
+}
+
+/// `kubectl delete pod --cascade=orphan` on a pod bound to a node: the update that starts the
+/// graceful deletion also adds the `orphan` finalizer (upstream sets both in one update). The
+/// kubelet's final delete (grace 0) leaves the pod to the finalizer, and removing it (the
+/// garbage collector's job; here by hand, as the bare API server runs no collector and no
+/// kubelet) lets the pod go.
+#[test]
+fn orphan_delete_of_a_scheduled_pod_keeps_the_orphan_finalizer() {
+    let server = Server::apiserver();
+    let kubectl = Kubectl::new(&server.kubeconfig());
+    let pod = "
+apiVersion: v1
+kind: Pod
+metadata:
+  name: keeper
+  namespace: default
+spec:
+  nodeName: node-1
+  terminationGracePeriodSeconds: 600
+  containers:
+  - name: app
+    image: busybox
+";
+    kubectl.apply(pod).ok();
+    kubectl
+        .run(&[
+            "delete",
+            "pod",
+            "keeper",
+            "--cascade=orphan",
+            "--wait=false",
+        ])
+        .ok();
+    let state = kubectl.jsonpath(
+        &["get", "pod", "keeper"],
+        "{.metadata.finalizers[*]} {.metadata.deletionGracePeriodSeconds}",
+    );
+    assert_eq!(state, "orphan 600");
+    // What the kubelet sends once the containers stopped: grace 0, no propagation policy.
+    // (`kubectl delete --force` would send Background, which drops the finalizer.)
+    kubectl
+        .run(&[
+            "delete",
+            "--raw",
+            "/api/v1/namespaces/default/pods/keeper?gracePeriodSeconds=0",
+        ])
+        .ok();
+    let state = kubectl.jsonpath(
+        &["get", "pod", "keeper"],
+        "{.metadata.finalizers[*]} {.metadata.deletionGracePeriodSeconds}",
+    );
+    assert_eq!(state, "orphan 0");
+    kubectl
+        .run(&[
+            "patch",
+            "pod",
+            "keeper",
+            "--type=json",
+            "-p",
+            r#"[{"op":"remove","path":"/metadata/finalizers"}]"#,
+        ])
+        .ok();
+    let error = kubectl.run(&["get", "pod", "keeper"]).err();
     assert!(error.contains("NotFound"), "{error}");
 }
 
@@ -319,6 +400,175 @@ fn create_and_delete_a_namespace() {
         .ok();
     let error = kubectl.run(&["get", "namespace", "demo"]).err();
     assert!(error.contains("NotFound"), "{error}");
+}
+
+/// kubectl 1.32 sends the bodies of `create serviceaccount` and `create priorityclass` as
+/// protobuf (typed client-go clients default to it).
+#[test]
+fn create_serviceaccount_and_priorityclass_send_protobuf() {
+    let server = Server::apiserver();
+    let kubectl = Kubectl::new(&server.kubeconfig());
+    let run = kubectl.run(&["create", "serviceaccount", "builder", "-v=8"]);
+    assert!(
+        run.stderr.contains("application/vnd.kubernetes.protobuf"),
+        "kubectl did not send protobuf: {}",
+        run.stderr
+    );
+    assert!(
+        run.ok().contains("serviceaccount/builder created"),
+        "create sa"
+    );
+    let name = kubectl.jsonpath(&["get", "sa", "builder"], "{.metadata.name}");
+    assert_eq!(name, "builder");
+
+    let out = kubectl
+        .run(&["create", "priorityclass", "batch-low", "--value=1000"])
+        .ok();
+    assert!(
+        out.contains("priorityclass.scheduling.k8s.io/batch-low created"),
+        "{out}"
+    );
+    let fields = kubectl.jsonpath(
+        &["get", "priorityclass", "batch-low"],
+        "{.value} {.preemptionPolicy}",
+    );
+    assert_eq!(fields.trim(), "1000 PreemptLowerPriority");
+    // A second create of the same name is refused as upstream does.
+    let error = kubectl
+        .run(&["create", "priorityclass", "batch-low", "--value=5"])
+        .err();
+    assert!(error.contains("already exists"), "{error}");
+}
+
+/// A strategic merge patch of `spec.template.spec.containers` merges by container name: one
+/// container's image changes, the other container stays (upstream `patchMergeKey: name`).
+#[test]
+fn strategic_merge_patch_merges_containers_by_name() {
+    let server = Server::apiserver();
+    let kubectl = Kubectl::new(&server.kubeconfig());
+    let two_containers = DAEMONSET.replace(
+        "      - name: fluentd\n        image: fluentd:v1\n",
+        "      - name: fluentd\n        image: fluentd:v1\n      - name: sidecar\n        image: busybox:1.36\n",
+    );
+    kubectl.apply(&two_containers).ok();
+    kubectl
+        .run(&[
+            "patch",
+            "ds",
+            "fluentd",
+            "--type=strategic",
+            "-p",
+            r#"{"spec":{"template":{"spec":{"containers":[{"name":"fluentd","image":"fluentd:v2"}]}}}}"#,
+        ])
+        .ok();
+    let containers = kubectl.jsonpath(
+        &["get", "ds", "fluentd"],
+        "{range .spec.template.spec.containers[*]}{.name}={.image} {end}",
+    );
+    assert_eq!(containers.trim(), "fluentd=fluentd:v2 sidecar=busybox:1.36");
+    // The template changed, so the generation moved on (spec §3).
+    let generation = kubectl.jsonpath(&["get", "ds", "fluentd"], "{.metadata.generation}");
+    assert_eq!(generation, "2");
+}
+
+/// Aggregated discovery is negotiated by the Accept header, raw: kubectl 1.32 asks for v2
+/// first, 1.27 only for v2beta1, and a client that asks for neither gets legacy discovery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aggregated_discovery_follows_the_accept_header() {
+    use http_body_util::BodyExt;
+    let server = Server::apiserver();
+    let client = server.client().await;
+    let aggregated = |version: &str| {
+        format!("application/json;g=apidiscovery.k8s.io;v={version};as=APIGroupDiscoveryList")
+    };
+    let kubectl_132 = format!(
+        "{},{},application/json",
+        aggregated("v2"),
+        aggregated("v2beta1")
+    );
+    let kubectl_127 = format!("{},application/json", aggregated("v2beta1"));
+    let cases = [
+        (
+            "/api",
+            kubectl_132.clone(),
+            "apidiscovery.k8s.io/v2",
+            "APIGroupDiscoveryList",
+        ),
+        (
+            "/apis",
+            kubectl_132,
+            "apidiscovery.k8s.io/v2",
+            "APIGroupDiscoveryList",
+        ),
+        (
+            "/api",
+            kubectl_127.clone(),
+            "apidiscovery.k8s.io/v2beta1",
+            "APIGroupDiscoveryList",
+        ),
+        (
+            "/apis",
+            kubectl_127,
+            "apidiscovery.k8s.io/v2beta1",
+            "APIGroupDiscoveryList",
+        ),
+        (
+            "/api",
+            "application/json, */*".to_owned(),
+            "",
+            "APIVersions",
+        ),
+        (
+            "/apis",
+            "application/json, */*".to_owned(),
+            "v1",
+            "APIGroupList",
+        ),
+    ];
+    for (path, accept, api_version, kind) in cases {
+        let request = http::Request::get(path)
+            .header(http::header::ACCEPT, &accept)
+            .body(Vec::new())
+            .expect("request");
+        let response = client
+            .send(request.map(Into::into))
+            .await
+            .expect("response");
+        assert_eq!(response.status(), 200, "{path} {accept}");
+        let content_type = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let body: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON");
+        assert_eq!(body["kind"], kind, "{path} {accept}: {body}");
+        if kind == "APIGroupDiscoveryList" {
+            let version = api_version.trim_start_matches("apidiscovery.k8s.io/");
+            assert_eq!(body["apiVersion"], api_version, "{path} {accept}");
+            assert!(
+                content_type.contains(&format!("v={version};")),
+                "{path} {accept}: {content_type}"
+            );
+            // The groups carry their resources (kubectl needs both endpoints aggregated).
+            let resources = &body["items"][0]["versions"][0]["resources"];
+            assert!(
+                resources.as_array().is_some_and(|r| !r.is_empty()),
+                "{body}"
+            );
+        } else {
+            assert!(!content_type.contains("apidiscovery"), "{content_type}");
+            if !api_version.is_empty() {
+                assert_eq!(body["apiVersion"], api_version);
+            }
+        }
+    }
 }
 
 #[test]

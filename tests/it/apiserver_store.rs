@@ -224,3 +224,37 @@ async fn concurrent_patches_without_a_resource_version_all_apply() {
         .unwrap_or_default();
     assert_eq!(data.len(), 17, "{data:?}");
 }
+
+/// A PUT without metadata.resourceVersion is unconditional: racing writers all succeed (the
+/// server re-applies the body to the newest state, as upstream's GuaranteedUpdate does) and
+/// the last one's data is what stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_updates_without_a_resource_version_all_apply() {
+    let client = in_process(StoreOptions::default()).await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let created = api
+        .create(&PostParams::default(), &config_map("unconditional", "0"))
+        .await
+        .expect("create");
+    let start = revision(&created);
+    let updates = (0..16).map(|i| {
+        let api = api.clone();
+        let mut update = config_map("unconditional", &format!("writer-{i}"));
+        update.metadata.resource_version = None;
+        tokio::spawn(async move {
+            api.replace("unconditional", &PostParams::default(), &update)
+                .await
+        })
+    });
+    let mut values = Vec::new();
+    for result in futures::future::join_all(updates).await {
+        let stored = result
+            .expect("task")
+            .expect("an unconditional update must not conflict");
+        assert!(revision(&stored) > start);
+        values.push(stored.data.unwrap_or_default()["value"].clone());
+    }
+    values.sort();
+    values.dedup();
+    assert_eq!(values.len(), 16, "every writer's data was stored once");
+}

@@ -6,6 +6,7 @@ mod support;
 mod apiserver_compat;
 mod apiserver_errors;
 mod apiserver_kubectl;
+mod apiserver_list;
 mod apiserver_rbac;
 mod apiserver_store;
 mod cli;

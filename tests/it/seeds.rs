@@ -36,17 +36,27 @@ fn daemon_set_manifests() -> Vec<Manifest> {
                 .split_once('\n')
                 .map(|(_, rest)| rest)
                 .unwrap_or_default();
+            // Blocks nested in an outline are indented, tabs included (YAML forbids tabs as
+            // indentation, so strip the block's common indentation first).
+            let body = dedent(body);
             for document in body.split("\n---") {
-                let Ok(value) = serde_yaml::from_str::<serde_json::Value>(document) else {
-                    continue;
+                let source = format!("{} block {index}", file.display());
+                let (value, document) = match leading_yaml(document) {
+                    Ok(parsed) => parsed,
+                    // A DaemonSet we cannot read would silently shrink the test: fail instead.
+                    Err(error) if mentions_daemon_set(document) => {
+                        panic!("{source}: a DaemonSet manifest that does not parse: {error}")
+                    }
+                    Err(_) => continue,
                 };
+                let document = document.as_str();
                 let complete = value["kind"] == "DaemonSet"
                     && value["apiVersion"] == "apps/v1"
                     && value["metadata"]["name"].is_string()
                     && value["spec"]["template"]["spec"]["containers"].is_array();
                 if complete {
                     found.push(Manifest {
-                        source: format!("{} block {index}", file.display()),
+                        source,
                         yaml: document.to_owned(),
                         namespace: value["metadata"]["namespace"].as_str().map(str::to_owned),
                         valid: value["spec"]["selector"].is_object()
@@ -57,6 +67,76 @@ fn daemon_set_manifests() -> Vec<Manifest> {
         }
     }
     found
+}
+
+/// Removes the whitespace prefix (spaces and tabs) every non-blank line shares.
+fn dedent(block: &str) -> String {
+    let indent = |line: &str| line.len() - line.trim_start_matches([' ', '\t']).len();
+    let lines: Vec<&str> = block.lines().collect();
+    let Some(first) = lines.iter().find(|l| !l.trim().is_empty()) else {
+        return block.to_owned();
+    };
+    let mut prefix = &first[..indent(first)];
+    for line in lines.iter().filter(|l| !l.trim().is_empty()) {
+        let shared = prefix
+            .bytes()
+            .zip(line.bytes())
+            .take_while(|(a, b)| a == b)
+            .count();
+        prefix = &prefix[..shared];
+    }
+    lines
+        .iter()
+        .map(|line| line.strip_prefix(prefix).unwrap_or(line.trim_start()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The YAML object at the start of `document`: the whole of it, or, for a manifest followed by
+/// prose in the same block, its longest prefix of whole lines that parses as an object.
+fn leading_yaml(document: &str) -> Result<(serde_json::Value, String), serde_yaml::Error> {
+    let whole = serde_yaml::from_str::<serde_json::Value>(document);
+    let error = match whole {
+        Ok(value) => return Ok((value, document.to_owned())),
+        Err(error) => error,
+    };
+    let lines: Vec<&str> = document.lines().collect();
+    for end in (1..lines.len()).rev() {
+        let prefix = lines[..end].join("\n");
+        if let Ok(value) = serde_yaml::from_str::<serde_json::Value>(&prefix)
+            && value.is_object()
+        {
+            return Ok((value, prefix));
+        }
+    }
+    Err(error)
+}
+
+/// Whether a text block declares a DaemonSet at the top level.
+fn mentions_daemon_set(document: &str) -> bool {
+    document
+        .lines()
+        .any(|line| line.trim_start_matches(['\t', ' ']) == "kind: DaemonSet")
+}
+
+#[test]
+fn dedent_strips_tab_indentation_shared_by_the_block() {
+    assert_eq!(
+        dedent("\t  a:\n\t    b: 1\n\n\t  c: 2"),
+        "a:\n  b: 1\n\nc: 2"
+    );
+    assert_eq!(dedent("a:\n  b: 1"), "a:\n  b: 1");
+}
+
+#[test]
+fn the_tab_indented_fluentd_elasticsearch_seed_is_found() {
+    let manifests = daemon_set_manifests();
+    let fluentd = manifests
+        .iter()
+        .find(|m| m.yaml.contains("name: fluentd-elasticsearch") && m.source.contains("003_"));
+    let fluentd = fluentd.expect("the fluentd-elasticsearch DaemonSet of seed 003");
+    assert!(fluentd.valid);
+    assert_eq!(fluentd.namespace.as_deref(), Some("kube-system"));
 }
 
 #[test]
@@ -96,6 +176,42 @@ fn every_complete_seed_daemon_set_applies_and_snippets_are_rejected() {
     assert!(accepted >= 10, "only {accepted} accepted");
     let listed = kubectl.jsonpath(&["get", "ds", "-A"], "{.items[*].metadata.name}");
     assert!(listed.split(' ').count() >= 5, "{listed}");
+
+    // `get -o yaml` shows the defaults upstream fills in (spec §3, SetDefaults_DaemonSet and
+    // the pod template's), for a seed that set none of them.
+    let yaml = kubectl
+        .run(&[
+            "get",
+            "ds",
+            "fluentd-elasticsearch",
+            "-n",
+            "kube-system",
+            "-o",
+            "yaml",
+        ])
+        .ok();
+    let ds: serde_json::Value = serde_yaml::from_str(&yaml).expect("kubectl prints YAML");
+    let spec = &ds["spec"];
+    assert_eq!(spec["updateStrategy"]["type"], "RollingUpdate", "{yaml}");
+    assert_eq!(spec["updateStrategy"]["rollingUpdate"]["maxUnavailable"], 1);
+    assert_eq!(spec["updateStrategy"]["rollingUpdate"]["maxSurge"], 0);
+    assert_eq!(spec["revisionHistoryLimit"], 10);
+    let pod = &spec["template"]["spec"];
+    assert_eq!(pod["restartPolicy"], "Always");
+    assert_eq!(pod["dnsPolicy"], "ClusterFirst");
+    assert_eq!(pod["schedulerName"], "default-scheduler");
+    assert_eq!(pod["securityContext"], serde_json::json!({}));
+    let container = &pod["containers"][0];
+    assert_eq!(container["imagePullPolicy"], "IfNotPresent");
+    assert_eq!(container["terminationMessagePath"], "/dev/termination-log");
+    assert_eq!(container["terminationMessagePolicy"], "File");
+    assert_eq!(pod["volumes"][0]["hostPath"]["type"], "");
+    assert_eq!(
+        ds["metadata"]["annotations"]["deprecated.daemonset.template.generation"],
+        "1"
+    );
+    assert_eq!(ds["metadata"]["generation"], 1);
+    assert_eq!(ds["status"]["numberMisscheduled"], 0);
 }
 
 #[test]

@@ -2,7 +2,8 @@
 //! namespaces and priority classes, each namespace's `default` ServiceAccount and
 //! `kube-root-ca.crt` ConfigMap, and namespace deletion (content first, then the namespace).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -89,87 +90,221 @@ pub async fn bootstrap(service: &ApiService, ca_pem: &str) -> Result<(), ApiErro
     Ok(())
 }
 
-/// The `default` ServiceAccount and the root CA ConfigMap every namespace gets.
+/// The `default` ServiceAccount and the root CA ConfigMap every namespace gets. Looks before
+/// creating, so a resync of an already populated namespace costs no write.
 async fn populate_namespace(
     service: &ApiService,
     namespace: &str,
     ca_pem: &str,
 ) -> Result<(), ApiError> {
-    ensure(
-        service,
-        resource("serviceaccounts", "")?,
-        Some(namespace),
-        json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": namespace}}),
-    )
-    .await?;
-    ensure(
-        service,
-        resource("configmaps", "")?,
-        Some(namespace),
-        json!({
-            "apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": ROOT_CA_CONFIGMAP, "namespace": namespace},
-            "data": {"ca.crt": ca_pem},
-        }),
-    )
-    .await
+    let present = |resource: &Resource, name: &str| {
+        service
+            .store()
+            .get(&Key {
+                resource: resource.storage,
+                namespace: namespace.to_owned(),
+                name: name.to_owned(),
+            })
+            .is_some()
+    };
+    let accounts = resource("serviceaccounts", "")?;
+    if !present(accounts, "default") {
+        ensure(
+            service,
+            accounts,
+            Some(namespace),
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": namespace}}),
+        )
+        .await?;
+    }
+    let config_maps = resource("configmaps", "")?;
+    if !present(config_maps, ROOT_CA_CONFIGMAP) {
+        ensure(
+            service,
+            config_maps,
+            Some(namespace),
+            json!({
+                "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": ROOT_CA_CONFIGMAP, "namespace": namespace},
+                "data": {"ca.crt": ca_pem},
+            }),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
-/// Runs the namespace controller until the store closes.
+/// First retry delay of a namespace whose pass failed; doubles per failure up to the cap.
+const RETRY_BASE: Duration = Duration::from_millis(200);
+const RETRY_CAP: Duration = Duration::from_secs(30);
+/// How often every namespace is looked at again even without events (missed or failed work).
+const RESYNC_INTERVAL: Duration = Duration::from_secs(30);
+
+/// The delay before retry number `failures` (1-based): exponential, capped.
+fn backoff(failures: u32) -> Duration {
+    let factor = 2u32.saturating_pow(failures.saturating_sub(1).min(16));
+    RETRY_BASE.saturating_mul(factor).min(RETRY_CAP)
+}
+
+/// Runs the namespace controller until the store closes. A pass that fails is logged and
+/// retried with backoff; a controller run that panics is restarted (after a backoff) from a
+/// fresh list, so namespace deletion and population never stop for good.
 pub fn spawn(service: ApiService, ca_pem: String) {
-    tokio::spawn(async move {
-        let mut watcher = match service.store().watch(None) {
-            Ok(watcher) => watcher,
-            Err(_) => return,
+    tokio::spawn(supervise("namespace controller", move || {
+        run_namespace_controller(service.clone(), ca_pem.clone())
+    }));
+}
+
+/// Why a controller run ended without panicking.
+#[derive(Debug, PartialEq, Eq)]
+enum Stopped {
+    /// The store is gone: nothing left to do.
+    StoreClosed,
+}
+
+/// Runs `run` again and again (each run in its own task, so a panic is caught) until a run
+/// reports the store closed.
+async fn supervise<F, Fut>(name: &'static str, mut run: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Stopped> + Send + 'static,
+{
+    let mut failures = 0u32;
+    loop {
+        let started = tokio::time::Instant::now();
+        match tokio::spawn(run()).await {
+            Ok(Stopped::StoreClosed) => return,
+            Err(error) => {
+                // A run that lasted a while before failing starts the backoff over.
+                if started.elapsed() > RETRY_CAP {
+                    failures = 0;
+                }
+                failures = failures.saturating_add(1);
+                let delay = backoff(failures);
+                tracing::error!("{name} stopped ({error}); restarting in {delay:?}");
+                tokio::time::sleep(delay).await;
+            }
+        }
+    }
+}
+
+/// Level-triggered: every namespace touched by an event (or by a failed earlier pass) is
+/// reconciled from the current state, so a lost event or failed pass is repaired by the next
+/// one; all namespaces are looked at on start, after a watch gap, and every [`RESYNC_INTERVAL`].
+async fn run_namespace_controller(service: ApiService, ca_pem: String) -> Stopped {
+    let store = service.store();
+    let Ok(mut watcher) = store.watch(None) else {
+        return Stopped::StoreClosed;
+    };
+    // Namespaces due for a pass: when, and how many passes in a row have failed.
+    let mut due: HashMap<String, (tokio::time::Instant, u32)> = HashMap::new();
+    // Terminating namespaces still holding content: looked at again whenever something changes.
+    let mut terminating: HashSet<String> = HashSet::new();
+    let mut next_resync = tokio::time::Instant::now();
+    loop {
+        let now = tokio::time::Instant::now();
+        if now >= next_resync {
+            for ns in &store.list("namespaces", None, None, 0, |_| true).items {
+                due.entry(ns.name.clone()).or_insert((now, 0));
+            }
+            next_resync = now + RESYNC_INTERVAL;
+        }
+        let ready: Vec<(String, u32)> = due
+            .iter()
+            .filter(|(_, (at, _))| *at <= now)
+            .map(|(name, (_, failures))| (name.clone(), *failures))
+            .collect();
+        for (namespace, failures) in ready {
+            due.remove(&namespace);
+            match reconcile_namespace(&service, &namespace, &ca_pem).await {
+                Ok(Pass::Done) => {
+                    terminating.remove(&namespace);
+                }
+                Ok(Pass::Waiting) => {
+                    terminating.insert(namespace);
+                }
+                Err(e) => {
+                    let failures = failures.saturating_add(1);
+                    let delay = backoff(failures);
+                    tracing::warn!(%namespace, "namespace pass failed (retry in {delay:?}): {e}");
+                    due.insert(namespace, (tokio::time::Instant::now() + delay, failures));
+                }
+            }
+        }
+        let wake = due
+            .values()
+            .map(|(at, _)| *at)
+            .min()
+            .map_or(next_resync, |at| at.min(next_resync));
+        let outcome = tokio::select! {
+            outcome = watcher.next() => outcome,
+            _ = tokio::time::sleep_until(wake) => continue,
         };
-        let mut terminating: HashSet<String> = HashSet::new();
-        // Namespaces already terminating at start are finished first.
-        let namespaces = service.store().list("namespaces", None, None, 0, |_| true);
-        for ns in &namespaces.items {
-            if !ns.value()["metadata"]["deletionTimestamp"].is_null() {
-                terminating.insert(ns.name.clone());
+        let events = match outcome {
+            WatchOutcome::Events(events) => events,
+            WatchOutcome::Expired { .. } => {
+                // Events were missed: start over from the current state.
+                let Ok(fresh) = store.watch(None) else {
+                    return Stopped::StoreClosed;
+                };
+                watcher = fresh;
+                next_resync = tokio::time::Instant::now();
+                continue;
+            }
+            WatchOutcome::Closed => return Stopped::StoreClosed,
+        };
+        let now = tokio::time::Instant::now();
+        let mut mark = |namespace: &str| {
+            due.entry(namespace.to_owned()).or_insert((now, 0));
+        };
+        for event in &events {
+            let object = &event.object;
+            match object.resource {
+                "namespaces" if event.event != EventType::Deleted => mark(&object.name),
+                // The default ServiceAccount or root CA ConfigMap went: put it back.
+                "serviceaccounts" | "configmaps" if event.event == EventType::Deleted => {
+                    mark(&object.namespace)
+                }
+                _ => {}
+            }
+            if terminating.contains(&object.namespace) {
+                mark(&object.namespace);
             }
         }
-        loop {
-            for namespace in terminating.clone() {
-                match finish_namespace(&service, &namespace).await {
-                    Ok(true) => {
-                        terminating.remove(&namespace);
-                    }
-                    Ok(false) => {}
-                    Err(e) => tracing::warn!(%namespace, "namespace cleanup failed: {e}"),
-                }
-            }
-            let events = match watcher.next().await {
-                WatchOutcome::Events(events) => events,
-                WatchOutcome::Expired { .. } => match service.store().watch(None) {
-                    Ok(fresh) => {
-                        watcher = fresh;
-                        continue;
-                    }
-                    Err(_) => return,
-                },
-                WatchOutcome::Closed => return,
-            };
-            for event in events {
-                let object = &event.object;
-                if object.resource != "namespaces" {
-                    continue;
-                }
-                let value = object.value();
-                if event.event == EventType::Added
-                    && let Err(e) = populate_namespace(&service, &object.name, &ca_pem).await
-                {
-                    tracing::warn!(namespace = %object.name, "failed to populate namespace: {e}");
-                }
-                if event.event != EventType::Deleted
-                    && !value["metadata"]["deletionTimestamp"].is_null()
-                {
-                    terminating.insert(object.name.clone());
-                }
-            }
-        }
-    });
+    }
+}
+
+/// The outcome of one successful pass over a namespace.
+enum Pass {
+    /// Nothing more to do until the namespace changes.
+    Done,
+    /// Terminating, and content is still going away.
+    Waiting,
+}
+
+/// One pass: populate a live namespace, or delete the content of a terminating one.
+async fn reconcile_namespace(
+    service: &ApiService,
+    namespace: &str,
+    ca_pem: &str,
+) -> Result<Pass, ApiError> {
+    let key = Key {
+        resource: "namespaces",
+        namespace: String::new(),
+        name: namespace.to_owned(),
+    };
+    let Some(current) = service.store().get(&key) else {
+        return Ok(Pass::Done);
+    };
+    if current.value()["metadata"]["deletionTimestamp"].is_null() {
+        populate_namespace(service, namespace, ca_pem).await?;
+        return Ok(Pass::Done);
+    }
+    Ok(if finish_namespace(service, namespace).await? {
+        Pass::Done
+    } else {
+        Pass::Waiting
+    })
 }
 
 /// Deletes what is left in a terminating namespace; once it is empty, removes the `kubernetes`
@@ -254,4 +389,103 @@ async fn finish_namespace(service: &ApiService, namespace: &str) -> Result<bool,
     )
     .await?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        assert_eq!(backoff(1), RETRY_BASE);
+        assert_eq!(backoff(2), RETRY_BASE * 2);
+        assert_eq!(backoff(3), RETRY_BASE * 4);
+        assert_eq!(backoff(40), RETRY_CAP);
+        assert_eq!(backoff(u32::MAX), RETRY_CAP);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_run_is_restarted_until_the_store_closes() {
+        let runs = Arc::new(AtomicU32::new(0));
+        let counter = runs.clone();
+        supervise("test controller", move || {
+            let run = counter.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if run < 2 {
+                    panic!("pass {run} failed");
+                }
+                Stopped::StoreClosed
+            }
+        })
+        .await;
+        assert_eq!(runs.load(Ordering::SeqCst), 3);
+    }
+
+    async fn service() -> ApiService {
+        let store =
+            crate::server::open_store(None, Default::default()).expect("in-memory store opens");
+        let service = ApiService::new(store, Default::default());
+        bootstrap(&service, "CA").await.expect("bootstrap");
+        service
+    }
+
+    async fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !check() {
+            assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    fn key(resource: &'static str, namespace: &str, name: &str) -> Key {
+        Key {
+            resource,
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+        }
+    }
+
+    #[tokio::test]
+    async fn new_namespaces_are_populated_and_a_deleted_default_account_comes_back() {
+        let service = service().await;
+        spawn(service.clone(), "CA".to_owned());
+        let namespaces = resource("namespaces", "").expect("served");
+        ensure(
+            &service,
+            namespaces,
+            None,
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "late"}}),
+        )
+        .await
+        .expect("namespace created");
+        let store = service.store();
+        wait_for("default ServiceAccount in late", || {
+            store
+                .get(&key("serviceaccounts", "late", "default"))
+                .is_some()
+                && store
+                    .get(&key("configmaps", "late", ROOT_CA_CONFIGMAP))
+                    .is_some()
+        })
+        .await;
+        let accounts = resource("serviceaccounts", "").expect("served");
+        service
+            .api()
+            .delete_object(
+                accounts,
+                key("serviceaccounts", "late", "default"),
+                &DeleteOptions::default(),
+            )
+            .await
+            .expect("deleted");
+        wait_for("default ServiceAccount recreated", || {
+            store
+                .get(&key("serviceaccounts", "late", "default"))
+                .is_some()
+        })
+        .await;
+    }
 }

@@ -27,6 +27,8 @@ pub struct Details {
     pub uid: Option<String>,
     pub causes: Vec<Cause>,
     pub retry_after_seconds: Option<u32>,
+    /// `Status.metadata.continue`: a token to go on with (an inconsistent continuation).
+    pub continue_token: Option<String>,
 }
 
 impl ApiError {
@@ -116,6 +118,61 @@ impl ApiError {
         Self::new(410, "Expired", message)
     }
 
+    /// 410 for a continue token whose revision is gone (upstream `handleCompactedErrorForPaging`):
+    /// the status carries a token that continues at the newest revision instead.
+    pub fn continue_expired(inconsistent_token: String) -> Self {
+        let mut error = Self::expired(
+            "The provided continue parameter is too old to display a consistent list result. \
+             You can start a new list without the continue parameter, or use the continue token \
+             in this response to retrieve the remainder of the results. Continuing with the \
+             provided token results in an inconsistent list - objects that were created, \
+             modified, or deleted between the time the first chunk was returned and now may \
+             show up in the list.",
+        );
+        error.details = Some(Box::new(Details {
+            continue_token: Some(inconsistent_token),
+            ..Details::default()
+        }));
+        error
+    }
+
+    /// 504 for a resourceVersion the store has not reached within the wait (upstream
+    /// `storage.NewTooLargeResourceVersionError`).
+    pub fn resource_version_too_large(requested: u64, current: u64) -> Self {
+        let mut error = Self::new(
+            504,
+            "Timeout",
+            format!("Timeout: Too large resource version: {requested}, current: {current}"),
+        );
+        error.details = Some(Box::new(Details {
+            causes: vec![Cause {
+                reason: "ResourceVersionTooLarge",
+                field: String::new(),
+                message: "Too large resource version".to_owned(),
+            }],
+            retry_after_seconds: Some(1),
+            ..Details::default()
+        }));
+        error
+    }
+
+    /// 422 for invalid query options (`ListOptions.meta.k8s.io "" is invalid: …`).
+    pub fn invalid_options(kind: &str, causes: Vec<Cause>) -> Self {
+        let message = everynode_core::validation::invalid_message(
+            &format!("{kind}.meta.k8s.io"),
+            "",
+            &causes,
+        );
+        let mut error = Self::new(422, "Invalid", message);
+        error.details = Some(Box::new(Details {
+            group: "meta.k8s.io".to_owned(),
+            kind: kind.to_owned(),
+            causes,
+            ..Details::default()
+        }));
+        error
+    }
+
     pub fn too_large(message: impl Into<String>) -> Self {
         Self::new(413, "RequestEntityTooLarge", message)
     }
@@ -202,13 +259,25 @@ impl ApiError {
                 d["causes"] = details
                     .causes
                     .iter()
-                    .map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field}))
+                    .map(|c| {
+                        let mut cause = json!({"reason": c.reason, "message": c.message});
+                        // `field` is omitempty upstream.
+                        if !c.field.is_empty() {
+                            cause["field"] = json!(c.field);
+                        }
+                        cause
+                    })
                     .collect();
             }
             if let Some(seconds) = details.retry_after_seconds {
                 d["retryAfterSeconds"] = json!(seconds);
             }
-            status["details"] = d;
+            if let Some(token) = &details.continue_token {
+                status["metadata"]["continue"] = json!(token);
+            }
+            if d.as_object().is_some_and(|d| !d.is_empty()) || details.continue_token.is_none() {
+                status["details"] = d;
+            }
         }
         status
     }

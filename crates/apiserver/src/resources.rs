@@ -435,4 +435,50 @@ mod tests {
         assert_eq!(groups().first(), Some(&("", "v1")));
         assert!(groups().contains(&("apps", "v1")));
     }
+
+    /// A protobuf envelope of `api_version`/`kind` around an empty object.
+    fn empty_protobuf_body(api_version: &str, kind: &str) -> Vec<u8> {
+        let field = |number: u8, bytes: &[u8]| {
+            let mut out = vec![
+                number << 3 | 2,
+                u8::try_from(bytes.len()).unwrap_or(u8::MAX),
+            ];
+            out.extend_from_slice(bytes);
+            out
+        };
+        let mut type_meta = field(1, api_version.as_bytes());
+        type_meta.extend(field(2, kind.as_bytes()));
+        let mut body = everynode_core::protobuf::MAGIC.to_vec();
+        body.extend(field(1, &type_meta));
+        body.extend(field(2, &[]));
+        body
+    }
+
+    /// Go clients send protobuf bodies for every built-in kind (client-go 1.32), so every kind
+    /// a resource or subresource accepts has a descriptor.
+    #[test]
+    fn every_served_kind_has_a_protobuf_descriptor() {
+        for resource in RESOURCES {
+            let mut kinds = vec![(resource.api_version(), resource.kind)];
+            for sub in resource.subresources {
+                let group = sub.group.unwrap_or(resource.group);
+                let version = sub.version.unwrap_or(resource.version);
+                let api_version = if group.is_empty() {
+                    version.to_owned()
+                } else {
+                    format!("{group}/{version}")
+                };
+                kinds.push((api_version, sub.kind));
+            }
+            for (api_version, kind) in kinds {
+                let decoded =
+                    everynode_core::protobuf::decode_body(&empty_protobuf_body(&api_version, kind));
+                assert!(
+                    decoded.is_ok(),
+                    "{api_version} {kind} ({}): {decoded:?}",
+                    resource.plural
+                );
+            }
+        }
+    }
 }

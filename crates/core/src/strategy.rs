@@ -80,7 +80,7 @@ pub fn changed_fields<T: Serialize>(a: &T, b: &T) -> Vec<String> {
 /// desired state changed.
 pub fn generation_on_update(new_spec_differs: bool, old_generation: i64) -> i64 {
     if new_spec_differs {
-        old_generation + 1
+        old_generation.saturating_add(1)
     } else {
         old_generation
     }
@@ -142,7 +142,7 @@ pub fn daemon_set_prepare_for_update(new: &mut DaemonSet, old: &DaemonSet) {
     );
     let spec_changed = template_changed || !semantic_eq(&new.spec, &old.spec);
     new.metadata.generation = Some(generation_on_update(spec_changed, old_generation));
-    set_template_generation(new, old_tg + i64::from(template_changed));
+    set_template_generation(new, old_tg.saturating_add(i64::from(template_changed)));
 }
 
 /// Upstream DaemonSet status strategy `PrepareForUpdate` (§3.4): the spec (and the

@@ -155,28 +155,38 @@ impl Api {
         let now = registry::now_rfc3339();
         let mut changed = false;
 
-        // Graceful pod deletion (upstream CheckGracefulDelete, api.md §8).
-        if resource.storage == "pods"
-            && let Some(grace) = pod_grace_period(&object, options)
-        {
-            let existing = object["metadata"]["deletionGracePeriodSeconds"].as_i64();
-            if existing.is_some_and(|e| e <= grace) {
-                // A second delete with an equal or longer grace changes nothing.
-                return Ok(Deleted::Pending(current.json.clone()));
+        // Graceful pod deletion (upstream BeforeDelete with the pod's CheckGracefulDelete,
+        // api.md §8).
+        let grace = if resource.storage == "pods" {
+            match pod_grace(&object, options) {
+                PodGrace::Pending => {
+                    // Deletion already pending with an equal or shorter grace: nothing changes,
+                    // not even the finalizers (upstream: they cannot change once it started).
+                    return Ok(Deleted::Pending(current.json.clone()));
+                }
+                PodGrace::Start { seconds } => {
+                    object["metadata"]["deletionTimestamp"] = json!(deletion_deadline(seconds));
+                    object["metadata"]["deletionGracePeriodSeconds"] = json!(seconds);
+                    let generation = object["metadata"]["generation"].as_i64().unwrap_or(0);
+                    object["metadata"]["generation"] = json!(generation.saturating_add(1));
+                    changed = true;
+                    Some(seconds)
+                }
+                PodGrace::Shorten { seconds, deadline } => {
+                    object["metadata"]["deletionTimestamp"] = json!(deadline);
+                    object["metadata"]["deletionGracePeriodSeconds"] = json!(seconds);
+                    changed = true;
+                    Some(seconds)
+                }
+                PodGrace::Immediate => None,
             }
-            let deadline = k8s_openapi::jiff::Timestamp::now()
-                + k8s_openapi::jiff::SignedDuration::from_secs(grace);
-            object["metadata"]["deletionTimestamp"] = json!(format!("{deadline:.0}"));
-            object["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
-            let generation = object["metadata"]["generation"].as_i64().unwrap_or(0);
-            object["metadata"]["generation"] = json!(generation + 1);
-            return self
-                .write_pending(resource, key, &current, object, options)
-                .await;
-        }
+        } else {
+            None
+        };
 
-        // Propagation finalizers (upstream deletionFinalizersForGarbageCollection). Pods and
-        // everything else default to Background.
+        // Propagation finalizers (upstream deletionFinalizersForGarbageCollection), written by
+        // the same update that sets a graceful deletionTimestamp. Pods and everything else
+        // default to Background.
         let mut finalizers: Vec<String> = object["metadata"]["finalizers"]
             .as_array()
             .map(|f| {
@@ -214,7 +224,11 @@ impl Api {
             && object["spec"]["finalizers"]
                 .as_array()
                 .is_some_and(|f| !f.is_empty());
-        if !finalizers.is_empty() || spec_finalizers {
+        // A graceful deletion waits for the kubelet; one whose grace is 0 goes now unless
+        // finalizers hold it (upstream updateForGracefulDeletionAndFinalizers).
+        let waits_for_kubelet = grace.is_some_and(|g| g > 0);
+        if waits_for_kubelet || !finalizers.is_empty() || spec_finalizers {
+            // Without a grace period, finalizers hold the object: it is marked as deleting now.
             if object["metadata"]["deletionTimestamp"].is_null() {
                 object["metadata"]["deletionTimestamp"] = json!(now);
                 object["metadata"]["deletionGracePeriodSeconds"] = json!(0);
@@ -333,20 +347,87 @@ impl Api {
     }
 }
 
-/// The grace period of a pod deletion, or `None` to delete it now (upstream CheckGracefulDelete:
-/// unscheduled or terminal pods go at once; negative grace counts as 1).
-fn pod_grace_period(pod: &Value, options: &DeleteOptions) -> Option<i64> {
+/// What a delete does to a pod's grace period.
+#[derive(Debug, PartialEq, Eq)]
+enum PodGrace {
+    /// Not being deleted yet: deletion starts with this grace (0 deletes at once).
+    Start { seconds: i64 },
+    /// Being deleted, and this delete shortens the grace: the deadline moves accordingly.
+    Shorten { seconds: i64, deadline: String },
+    /// Being deleted with an equal or shorter grace already: nothing changes.
+    Pending,
+    /// Being deleted with grace 0 already (or none recorded): delete now.
+    Immediate,
+}
+
+/// Upstream `BeforeDelete` for pods: a pod already being deleted may only have its grace
+/// shortened; otherwise `CheckGracefulDelete` picks the grace (the request's, else the pod's
+/// terminationGracePeriodSeconds; 0 for unscheduled or terminal pods; negative counts as 1).
+fn pod_grace(pod: &Value, options: &DeleteOptions) -> PodGrace {
+    let requested = options
+        .grace_period_seconds
+        .map(|g| if g < 0 { 1 } else { g });
+    let metadata = &pod["metadata"];
+    if !metadata["deletionTimestamp"].is_null() {
+        let existing = match metadata["deletionGracePeriodSeconds"].as_i64() {
+            None | Some(0) => return PodGrace::Immediate,
+            Some(e) if e < 0 => 1,
+            Some(e) => e,
+        };
+        return match requested {
+            Some(seconds) if seconds < existing => PodGrace::Shorten {
+                seconds,
+                deadline: shortened_deadline(
+                    metadata["deletionTimestamp"].as_str().unwrap_or(""),
+                    existing,
+                    seconds,
+                ),
+            },
+            _ => PodGrace::Pending,
+        };
+    }
     let phase = pod["status"]["phase"].as_str().unwrap_or("");
     let unscheduled = pod["spec"]["nodeName"].as_str().unwrap_or("").is_empty();
-    if unscheduled || phase == "Succeeded" || phase == "Failed" {
-        return None;
+    let seconds = if unscheduled || phase == "Succeeded" || phase == "Failed" {
+        0
+    } else {
+        requested
+            .or_else(|| pod["spec"]["terminationGracePeriodSeconds"].as_i64())
+            .unwrap_or(30)
+    };
+    PodGrace::Start {
+        seconds: if seconds < 0 { 1 } else { seconds },
     }
-    let grace = options
-        .grace_period_seconds
-        .or_else(|| pod["spec"]["terminationGracePeriodSeconds"].as_i64())
-        .unwrap_or(30);
-    let grace = if grace < 0 { 1 } else { grace };
-    (grace > 0).then_some(grace)
+}
+
+/// The deadline of a shortened grace period: the old deadline moved back by the difference
+/// (upstream: old deletionTimestamp - old grace + new grace), or now + grace when the stored
+/// timestamp does not parse.
+fn shortened_deadline(stored: &str, old_grace: i64, new_grace: i64) -> String {
+    use k8s_openapi::jiff::{SignedDuration, Timestamp};
+    stored
+        .parse::<Timestamp>()
+        .ok()
+        .and_then(|deadline| {
+            deadline
+                .checked_sub(SignedDuration::from_secs(
+                    old_grace.saturating_sub(new_grace),
+                ))
+                .ok()
+        })
+        .map_or_else(|| deletion_deadline(new_grace), |t| format!("{t:.0}"))
+}
+
+/// The deletionTimestamp of a graceful delete: now plus the grace period (upstream
+/// `BeforeDelete`), in whole seconds. A grace period beyond the last representable instant
+/// (year 9999) gets that instant: the pod is then deleted only by its kubelet or a later,
+/// shorter delete, which is what such a period means.
+fn deletion_deadline(grace: i64) -> String {
+    use k8s_openapi::jiff::{SignedDuration, Timestamp};
+    let deadline = Timestamp::now()
+        .checked_add(SignedDuration::from_secs(grace))
+        .unwrap_or(Timestamp::MAX);
+    format!("{deadline:.0}")
 }
 
 /// The result of a delete.
@@ -381,5 +462,93 @@ impl Deleted {
                 }),
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(grace: Option<i64>) -> DeleteOptions {
+        DeleteOptions {
+            grace_period_seconds: grace,
+            ..DeleteOptions::default()
+        }
+    }
+
+    fn scheduled() -> Value {
+        json!({
+            "metadata": {"name": "p"},
+            "spec": {"nodeName": "node-1", "terminationGracePeriodSeconds": 30},
+            "status": {"phase": "Running"},
+        })
+    }
+
+    #[test]
+    fn check_graceful_delete_picks_the_grace() {
+        let pod = scheduled();
+        assert_eq!(
+            pod_grace(&pod, &options(None)),
+            PodGrace::Start { seconds: 30 }
+        );
+        assert_eq!(
+            pod_grace(&pod, &options(Some(5))),
+            PodGrace::Start { seconds: 5 }
+        );
+        assert_eq!(
+            pod_grace(&pod, &options(Some(-3))),
+            PodGrace::Start { seconds: 1 }
+        );
+        let mut unscheduled = scheduled();
+        unscheduled["spec"]["nodeName"] = json!("");
+        assert_eq!(
+            pod_grace(&unscheduled, &options(Some(60))),
+            PodGrace::Start { seconds: 0 }
+        );
+        let mut done = scheduled();
+        done["status"]["phase"] = json!("Succeeded");
+        assert_eq!(
+            pod_grace(&done, &options(None)),
+            PodGrace::Start { seconds: 0 }
+        );
+    }
+
+    #[test]
+    fn a_pending_deletion_may_only_be_shortened() {
+        let mut pod = scheduled();
+        pod["metadata"]["deletionTimestamp"] = json!("2030-01-01T00:00:30Z");
+        pod["metadata"]["deletionGracePeriodSeconds"] = json!(30);
+        assert_eq!(pod_grace(&pod, &options(None)), PodGrace::Pending);
+        assert_eq!(pod_grace(&pod, &options(Some(30))), PodGrace::Pending);
+        assert_eq!(pod_grace(&pod, &options(Some(60))), PodGrace::Pending);
+        assert_eq!(
+            pod_grace(&pod, &options(Some(10))),
+            PodGrace::Shorten {
+                seconds: 10,
+                deadline: "2030-01-01T00:00:10Z".into()
+            }
+        );
+        // The kubelet's final delete (grace 0) moves the deadline to when deletion started.
+        assert_eq!(
+            pod_grace(&pod, &options(Some(0))),
+            PodGrace::Shorten {
+                seconds: 0,
+                deadline: "2030-01-01T00:00:00Z".into()
+            }
+        );
+        pod["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+        assert_eq!(pod_grace(&pod, &options(Some(0))), PodGrace::Immediate);
+    }
+
+    #[test]
+    fn deadlines_saturate_at_the_end_of_time() {
+        assert!(deletion_deadline(i64::MAX).starts_with("9999-"));
+        assert!(deletion_deadline(999_999_999_999).starts_with("9999-"));
+        // Moving a deadline back past the start of time falls back to now + grace.
+        let fallback = shortened_deadline("-009999-01-01T00:00:00Z", i64::MAX, 0);
+        let year: i32 = fallback[..4].parse().unwrap_or(0);
+        assert!(year >= 2024, "{fallback}");
+        let unparsable = shortened_deadline("yesterday", 30, 0);
+        assert!(unparsable.parse::<k8s_openapi::jiff::Timestamp>().is_ok());
     }
 }

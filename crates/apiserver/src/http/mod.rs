@@ -205,10 +205,10 @@ impl Api {
             (&Method::GET, None, None) => {
                 if call.query.flag("watch") {
                     verb_allowed("watch")?;
-                    self.watch(&call, &target)
+                    self.watch(&call, &target).await
                 } else {
                     verb_allowed("list")?;
-                    self.list(&call, &target)
+                    self.list(&call, &target).await
                 }
             }
             (&Method::GET, Some(name), None | Some("status")) => self.get(&call, &target, name),

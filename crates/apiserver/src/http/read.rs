@@ -13,11 +13,15 @@ use super::route::Target;
 use super::table::{self, TableRequest};
 use super::{Api, Call};
 use crate::error::ApiError;
+use crate::error::Cause;
 use crate::resources::Resource;
-use crate::store::{EventType, Key, Listing, StoredObject, WatchEvent, WatchOutcome};
+use crate::store::{EventType, Key, ListError, Listing, StoredObject, WatchEvent, WatchOutcome};
 
 /// How often an idle watch that allows bookmarks gets one (upstream sends about once a minute).
 const BOOKMARK_INTERVAL: Duration = Duration::from_secs(30);
+/// How long a read waits for a resourceVersion the store has not reached (upstream's watch
+/// cache `blockTimeout`).
+const TOO_LARGE_WAIT: Duration = Duration::from_secs(3);
 
 impl Api {
     pub(super) fn key(&self, target: &Target, name: &str) -> Result<Key, ApiError> {
@@ -51,26 +55,66 @@ impl Api {
         Ok(body::json_bytes(StatusCode::OK, object.json.clone()))
     }
 
-    pub(super) fn list(
+    pub(super) async fn list(
         &self,
         call: &Call,
         target: &Target,
     ) -> Result<http::Response<ResponseBody>, ApiError> {
         let resource = target.resource;
         let filter = Filter::from_query(resource, &call.query)?;
-        let limit = call.query.integer("limit")?.unwrap_or(0).max(0) as usize;
-        let start_after = match call.query.get("continue") {
-            None | Some("") => None,
-            Some(token) => Some(decode_continue(token)?),
+        let limit =
+            usize::try_from(call.query.integer("limit")?.unwrap_or(0).max(0)).unwrap_or(usize::MAX);
+        let consistency = ListConsistency::from_query(&call.query, limit > 0)?;
+        let at = match &consistency {
+            ListConsistency::Latest => None,
+            ListConsistency::NotOlderThan(revision) => {
+                self.wait_for_revision(*revision).await?;
+                None
+            }
+            ListConsistency::Exact(revision) => {
+                self.wait_for_revision(*revision).await?;
+                Some(*revision)
+            }
+            ListConsistency::Continue(token) => token.revision,
         };
-        let listing = self.store.list(
-            resource.storage,
-            target.namespace.as_deref(),
-            start_after.as_ref(),
-            limit,
-            |object| filter.matches(object),
-        );
-        let continue_token = listing.continue_after.as_ref().map(encode_continue);
+        let start_after = match &consistency {
+            ListConsistency::Continue(token) => Some(&token.start_after),
+            _ => None,
+        };
+        let namespace = target.namespace.as_deref();
+        let matches = |object: &StoredObject| filter.matches(object);
+        let listing = match at {
+            None => self
+                .store
+                .list(resource.storage, namespace, start_after, limit, matches),
+            Some(revision) => self
+                .store
+                .list_at(
+                    resource.storage,
+                    namespace,
+                    start_after,
+                    limit,
+                    revision,
+                    matches,
+                )
+                .map_err(|error| match (error, &consistency) {
+                    (ListError::Compacted { .. }, ListConsistency::Continue(token)) => {
+                        // Go on at the newest revision if the client accepts the gap.
+                        ApiError::continue_expired(encode_continue(&token.start_after, None))
+                    }
+                    (ListError::Compacted { .. }, _) => {
+                        ApiError::expired("The resourceVersion for the provided list is too old.")
+                    }
+                    (ListError::TooLarge { current }, _) => {
+                        ApiError::resource_version_too_large(revision, current)
+                    }
+                })?,
+        };
+        // The next page continues at the revision of this one, so pages are consistent.
+        let continue_token = listing
+            .continue_after
+            .as_ref()
+            .map(|key| encode_continue(key, Some(listing.revision)));
         if let Some(request) = TableRequest::from_call(call) {
             let items: Vec<&StoredObject> = listing.items.iter().map(|o| &**o).collect();
             let table = table::table(
@@ -88,7 +132,21 @@ impl Api {
         ))
     }
 
-    pub(super) fn watch(
+    /// Waits (up to upstream's 3 s) for the store to reach `revision`; a revision that does not
+    /// arrive is upstream's 504 "Too large resource version".
+    async fn wait_for_revision(&self, revision: u64) -> Result<(), ApiError> {
+        if self.store.revision() >= revision
+            || self.store.wait_for_revision(revision, TOO_LARGE_WAIT).await
+        {
+            return Ok(());
+        }
+        Err(ApiError::resource_version_too_large(
+            revision,
+            self.store.revision(),
+        ))
+    }
+
+    pub(super) async fn watch(
         &self,
         call: &Call,
         target: &Target,
@@ -97,6 +155,10 @@ impl Api {
         let filter = Filter::from_query(resource, &call.query)?;
         let namespace = target.namespace.clone();
         let from = call.query.resource_version()?.filter(|rv| *rv != 0);
+        if let Some(revision) = from {
+            // A revision from the future: wait for it, as upstream's watch cache does.
+            self.wait_for_revision(revision).await?;
+        }
         let bookmarks = call.query.flag("allowWatchBookmarks");
         let timeout = match call.query.integer("timeoutSeconds")? {
             Some(seconds) if seconds > 0 => Duration::from_secs(seconds as u64),
@@ -291,16 +353,182 @@ pub(super) fn list_bytes(
     out.freeze()
 }
 
-/// Continue tokens name the last key returned; the next page starts after it.
-fn encode_continue(key: &(String, String)) -> String {
-    let raw = json!([key.0, key.1]).to_string();
+/// What a list reads, from `resourceVersion`, `resourceVersionMatch` and `continue` (upstream
+/// `ValidateListOptions` and the storage layer's reading of them).
+enum ListConsistency {
+    /// The newest state: no resourceVersion, or "0" (any state will do; ours is the newest).
+    Latest,
+    /// At least this fresh: the newest state once the store has reached it.
+    NotOlderThan(u64),
+    /// Exactly the state at this revision.
+    Exact(u64),
+    /// The next page of an earlier list.
+    Continue(ContinueToken),
+}
+
+impl ListConsistency {
+    fn from_query(query: &super::query::Query, paging: bool) -> Result<Self, ApiError> {
+        let raw_version = query.get("resourceVersion").unwrap_or("");
+        let raw_match = query.get("resourceVersionMatch").unwrap_or("");
+        let raw_continue = query.get("continue").unwrap_or("");
+        let mut causes = Vec::new();
+        if !raw_match.is_empty() {
+            let field = "resourceVersionMatch";
+            if raw_version.is_empty() {
+                causes.push(Cause::forbidden(
+                    field,
+                    "resourceVersionMatch is forbidden unless resourceVersion is provided",
+                ));
+            }
+            if !raw_continue.is_empty() {
+                causes.push(Cause::forbidden(
+                    field,
+                    "resourceVersionMatch is forbidden when continue is provided",
+                ));
+            }
+            if raw_match != "Exact" && raw_match != "NotOlderThan" {
+                causes.push(Cause::not_supported(
+                    field,
+                    raw_match,
+                    &["Exact", "NotOlderThan", ""],
+                ));
+            }
+            if raw_match == "Exact" && raw_version == "0" {
+                causes.push(Cause::forbidden(
+                    field,
+                    "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"",
+                ));
+            }
+        }
+        if !causes.is_empty() {
+            return Err(ApiError::invalid_options("ListOptions", causes));
+        }
+        if !raw_continue.is_empty() {
+            if !raw_version.is_empty() && raw_version != "0" {
+                return Err(ApiError::bad_request(
+                    "specifying resource version is not allowed when using continue",
+                ));
+            }
+            return Ok(Self::Continue(decode_continue(raw_continue)?));
+        }
+        Ok(match (query.resource_version()?, raw_match) {
+            (None | Some(0), _) => Self::Latest,
+            (Some(revision), "Exact") => Self::Exact(revision),
+            // Without a match, a paged list reads at exactly the revision (upstream's legacy
+            // rule, served from etcd); an unpaged one at least at it.
+            (Some(revision), "") if paging => Self::Exact(revision),
+            (Some(revision), _) => Self::NotOlderThan(revision),
+        })
+    }
+}
+
+/// A continue token: the last key returned, and the revision the list was read at (`None`:
+/// continue at the newest revision, the inconsistent continuation upstream offers with 410).
+#[derive(Debug, PartialEq)]
+struct ContinueToken {
+    start_after: (String, String),
+    revision: Option<u64>,
+}
+
+/// Upstream's token layout (`storage.EncodeContinue`): base64 of
+/// `{"v":"meta.k8s.io/v1","rv":N,"start":…}`, with rv -1 for "at the newest revision".
+fn encode_continue(key: &(String, String), revision: Option<u64>) -> String {
+    let rv = revision.map_or(-1, |r| i64::try_from(r).unwrap_or(i64::MAX));
+    let raw = json!({"v": "meta.k8s.io/v1", "rv": rv, "start": [key.0, key.1]}).to_string();
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
 }
 
-fn decode_continue(token: &str) -> Result<(String, String), ApiError> {
+fn decode_continue(token: &str) -> Result<ContinueToken, ApiError> {
     let invalid = || ApiError::bad_request(format!("invalid continue token: {token:?}"));
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(token)
         .map_err(|_| invalid())?;
-    serde_json::from_slice::<(String, String)>(&raw).map_err(|_| invalid())
+    let value: Value = serde_json::from_slice(&raw).map_err(|_| invalid())?;
+    if value["v"] != "meta.k8s.io/v1" {
+        return Err(invalid());
+    }
+    let start_after: (String, String) =
+        serde_json::from_value(value["start"].clone()).map_err(|_| invalid())?;
+    let revision = match value["rv"].as_i64() {
+        Some(-1) => None,
+        Some(rv) if rv > 0 => Some(rv.unsigned_abs()),
+        _ => return Err(invalid()),
+    };
+    Ok(ContinueToken {
+        start_after,
+        revision,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::query::Query;
+
+    fn consistency(query: &str, paging: bool) -> Result<ListConsistency, ApiError> {
+        ListConsistency::from_query(&Query::parse(Some(query)), paging)
+    }
+
+    #[test]
+    fn continue_tokens_round_trip_with_their_revision() {
+        let key = ("default".to_owned(), "web-0".to_owned());
+        for revision in [Some(42), None] {
+            let token = decode_continue(&encode_continue(&key, revision)).expect("decodes");
+            assert_eq!(
+                token,
+                ContinueToken {
+                    start_after: key.clone(),
+                    revision
+                }
+            );
+        }
+        for bad in ["", "!!", "e30", "WyJhIiwiYiJd"] {
+            let error = decode_continue(bad).expect_err("refused");
+            assert_eq!(error.code, 400, "{bad}");
+        }
+    }
+
+    #[test]
+    fn resource_version_match_needs_a_resource_version() {
+        let error = consistency("resourceVersionMatch=NotOlderThan", false).err();
+        let error = error.expect("refused");
+        assert_eq!(error.code, 422);
+        assert_eq!(
+            error.message,
+            "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided"
+        );
+        let error = consistency("resourceVersion=0&resourceVersionMatch=Exact", false).err();
+        assert_eq!(error.map(|e| e.code), Some(422));
+        let error = consistency("resourceVersion=5&resourceVersionMatch=Newest", false).err();
+        assert_eq!(error.map(|e| e.code), Some(422));
+    }
+
+    #[test]
+    fn resource_versions_pick_the_consistency() {
+        let pick = |query: &str, paging: bool| match consistency(query, paging) {
+            Ok(ListConsistency::Latest) => "latest".to_owned(),
+            Ok(ListConsistency::NotOlderThan(rv)) => format!("not-older-than {rv}"),
+            Ok(ListConsistency::Exact(rv)) => format!("exact {rv}"),
+            Ok(ListConsistency::Continue(_)) => "continue".to_owned(),
+            Err(e) => format!("{}", e.code),
+        };
+        assert_eq!(pick("", false), "latest");
+        assert_eq!(pick("resourceVersion=0", true), "latest");
+        assert_eq!(pick("resourceVersion=7", false), "not-older-than 7");
+        assert_eq!(pick("resourceVersion=7", true), "exact 7");
+        assert_eq!(
+            pick("resourceVersion=7&resourceVersionMatch=NotOlderThan", true),
+            "not-older-than 7"
+        );
+        assert_eq!(
+            pick("resourceVersion=7&resourceVersionMatch=Exact", false),
+            "exact 7"
+        );
+        let token = encode_continue(&("a".into(), "b".into()), Some(3));
+        assert_eq!(pick(&format!("continue={token}"), true), "continue");
+        assert_eq!(
+            pick(&format!("continue={token}&resourceVersion=3"), true),
+            "400"
+        );
+    }
 }

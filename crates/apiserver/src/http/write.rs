@@ -15,7 +15,8 @@ use crate::registry::{self, Admission};
 use crate::resources::Resource;
 use crate::store::{Change, Key, Preconditions, StoredObject, WriteError};
 
-/// How often a patch is retried when the object changes between read and write. Upstream
+/// How often a patch or unconditional update is retried when the object changes between read
+/// and write. Upstream
 /// retries until it wins; a bound keeps a pathological writer storm from spinning forever, and
 /// is far above what concurrent writers need (each round lets at least one through).
 const PATCH_ATTEMPTS: usize = 64;
@@ -247,28 +248,41 @@ impl Api {
         let (mut object, warnings) = self.decode(resource, input, &call.query)?;
         let expected = requested_revision(&object)?;
         let key = self.key(target, name)?;
-        let current = self
-            .store
-            .get(&key)
-            .ok_or_else(|| ApiError::not_found(resource, name))?;
         if let Some(ns) = &target.namespace {
             object["metadata"]["namespace"] = json!(ns);
         }
         let dry_run = call.query.dry_run()?;
-        let updated = self
-            .update_object(
-                resource,
-                key,
-                &current,
-                object,
-                subresource,
-                expected,
-                dry_run,
-            )
-            .await?;
-        let mut response = updated.respond();
-        body::add_warnings(&mut response, &warnings);
-        Ok(response)
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let current = self
+                .store
+                .get(&key)
+                .ok_or_else(|| ApiError::not_found(resource, name))?;
+            let result = self
+                .update_object(
+                    resource,
+                    key.clone(),
+                    &current,
+                    object.clone(),
+                    subresource,
+                    expected,
+                    dry_run,
+                )
+                .await;
+            match result {
+                // An unconditional update (no resourceVersion in the body) lost a race with
+                // another writer between read and write: apply it to the new state, as
+                // upstream's GuaranteedUpdate does. A conditional one reports the conflict.
+                Err(e) if e.code == 409 && expected.is_none() && attempt < PATCH_ATTEMPTS => {}
+                Err(e) => return Err(e),
+                Ok(updated) => {
+                    let mut response = updated.respond();
+                    body::add_warnings(&mut response, &warnings);
+                    return Ok(response);
+                }
+            }
+        }
     }
 
     /// Runs the update rules on `new` against `current` and writes it (compare-and-swap on

@@ -152,6 +152,91 @@ pub struct Listing {
     pub continue_after: Option<(String, String)>,
 }
 
+/// Why a list at a given revision cannot be served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListError {
+    /// The revision is older than the watch window keeps (upstream: compacted).
+    Compacted { oldest: u64 },
+    /// The revision has not been reached yet.
+    TooLarge { current: u64 },
+}
+
+type KeyBound = (
+    std::ops::Bound<(String, String)>,
+    std::ops::Bound<(String, String)>,
+);
+
+/// Where a listing starts: after the continue key, else at the namespace's first key.
+fn lower_bound(start_after: Option<&(String, String)>, namespace: Option<&str>) -> KeyBound {
+    use std::ops::Bound;
+    let lower = match (start_after, namespace) {
+        (Some(after), _) => Bound::Excluded(after.clone()),
+        (None, Some(ns)) => Bound::Included((ns.to_owned(), String::new())),
+        (None, None) => Bound::Unbounded,
+    };
+    (lower, Bound::Unbounded)
+}
+
+/// Cuts one page out of `objects` (in key order; `None` entries do not exist at the listed
+/// revision): those in `namespace` that `filter` accepts, at most `limit` (0 = all).
+fn page<'a>(
+    objects: impl Iterator<Item = (&'a (String, String), Option<&'a Arc<StoredObject>>)>,
+    namespace: Option<&str>,
+    limit: usize,
+    filter: &impl Fn(&StoredObject) -> bool,
+    revision: u64,
+) -> Listing {
+    let mut items: Vec<Arc<StoredObject>> = Vec::new();
+    let mut continue_after = None;
+    for ((ns, _), object) in objects {
+        if let Some(wanted) = namespace
+            && ns.as_str() != wanted
+        {
+            break;
+        }
+        let Some(object) = object else {
+            continue;
+        };
+        if !filter(object) {
+            continue;
+        }
+        if limit > 0 && items.len() == limit {
+            if let Some(last) = items.last() {
+                continue_after = Some((last.namespace.clone(), last.name.clone()));
+            }
+            break;
+        }
+        items.push(object.clone());
+    }
+    Listing {
+        items,
+        revision,
+        continue_after,
+    }
+}
+
+/// Merges two iterators that are each in key order and share no key.
+struct MergeByKey<A: Iterator, B: Iterator> {
+    a: std::iter::Peekable<A>,
+    b: std::iter::Peekable<B>,
+}
+
+impl<'a, V, A, B> Iterator for MergeByKey<A, B>
+where
+    A: Iterator<Item = (&'a (String, String), V)>,
+    B: Iterator<Item = (&'a (String, String), V)>,
+{
+    type Item = (&'a (String, String), V);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match (self.a.peek(), self.b.peek()) {
+            (Some((a, _)), Some((b, _))) if b < a => self.b.next(),
+            (Some(_), _) => self.a.next(),
+            (None, _) => self.b.next(),
+        }
+    }
+}
+
 /// The shared handle to the store. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -243,48 +328,74 @@ impl Store {
         limit: usize,
         filter: impl Fn(&StoredObject) -> bool,
     ) -> Listing {
-        use std::ops::Bound;
         let tables = self.read_tables();
         // Read under the tables lock: the writer publishes a revision while holding the write
         // lock, so this is exactly the revision the listed state reflects.
         let revision = self.revision();
-        let mut items = Vec::new();
-        let mut continue_after = None;
-        let Some(table) = tables.by_resource.get(resource) else {
-            return Listing {
-                items,
-                revision,
-                continue_after,
-            };
-        };
-        let lower = match (start_after, namespace) {
-            (Some(after), _) => Bound::Excluded(after.clone()),
-            (None, Some(ns)) => Bound::Included((ns.to_owned(), String::new())),
-            (None, None) => Bound::Unbounded,
-        };
-        for ((ns, _), object) in table.range((lower, Bound::Unbounded)) {
-            if let Some(wanted) = namespace
-                && ns.as_str() != wanted
-            {
-                break;
-            }
-            if !filter(object) {
+        let lower = lower_bound(start_after, namespace);
+        let objects = tables
+            .by_resource
+            .get(resource)
+            .into_iter()
+            .flat_map(move |table| table.range(lower.clone()))
+            .map(|(key, object)| (key, Some(object)));
+        page(objects, namespace, limit, &filter, revision)
+    }
+
+    /// [`Store::list`] as the state was at `revision` (upstream's Exact match and consistent
+    /// continuation). The state is rebuilt from the current tables by undoing the events
+    /// after `revision`, so it needs the watch window to still hold all of them.
+    pub fn list_at(
+        &self,
+        resource: ResourceName,
+        namespace: Option<&str>,
+        start_after: Option<&(String, String)>,
+        limit: usize,
+        revision: u64,
+        filter: impl Fn(&StoredObject) -> bool,
+    ) -> Result<Listing, ListError> {
+        let tables = self.read_tables();
+        let current = self.revision();
+        if revision > current {
+            return Err(ListError::TooLarge { current });
+        }
+        let events = self
+            .inner
+            .window
+            .events_after(revision)
+            .map_err(|oldest| ListError::Compacted { oldest })?;
+        // The state at `revision` of every key changed since: undo the events newest first, so
+        // what stays is the state before the oldest change after `revision`.
+        let mut undone: BTreeMap<(String, String), Option<Arc<StoredObject>>> = BTreeMap::new();
+        for event in events.iter().rev() {
+            if event.object.resource != resource {
                 continue;
             }
-            if limit > 0 && items.len() == limit {
-                if let Some(last) = items.last() {
-                    let last: &Arc<StoredObject> = last;
-                    continue_after = Some((last.namespace.clone(), last.name.clone()));
-                }
-                break;
-            }
-            items.push(object.clone());
+            let key = (event.object.namespace.clone(), event.object.name.clone());
+            undone.insert(key, event.previous.clone());
         }
-        Listing {
-            items,
-            revision,
-            continue_after,
-        }
+        let lower = lower_bound(start_after, namespace);
+        let table_lower = lower.clone();
+        let now = tables
+            .by_resource
+            .get(resource)
+            .into_iter()
+            .flat_map(move |table| table.range(table_lower.clone()))
+            .filter(|(key, _)| !undone.contains_key(*key))
+            .map(|(key, object)| (key, Some(object)));
+        let before = undone
+            .range(lower)
+            .map(|(key, object)| (key, object.as_ref()));
+        let merged = MergeByKey {
+            a: now.peekable(),
+            b: before.peekable(),
+        };
+        Ok(page(merged, namespace, limit, &filter, revision))
+    }
+
+    /// Waits until the store has reached `revision`, at most `timeout`; returns whether it did.
+    pub async fn wait_for_revision(&self, revision: u64, timeout: std::time::Duration) -> bool {
+        self.inner.window.wait_for(revision, timeout).await
     }
 
     /// Applies one change durably; returns the stored result (for deletes, the final state).

@@ -103,6 +103,28 @@ impl Window {
         self.revision.send_replace(revision);
     }
 
+    /// The events after `revision`, oldest first, or the window's floor when the window no
+    /// longer holds all of them. Called under the tables' read lock, so the events and the
+    /// tables describe the same revision.
+    pub(super) fn events_after(&self, revision: u64) -> Result<Vec<Arc<WatchEvent>>, u64> {
+        let state = self.lock();
+        if revision < state.floor {
+            return Err(state.floor);
+        }
+        let start = state
+            .events
+            .partition_point(|event| event.revision() <= revision);
+        Ok(state.events.range(start..).cloned().collect())
+    }
+
+    /// Waits until the newest revision is at least `revision`, at most `timeout`; returns
+    /// whether it arrived.
+    pub(super) async fn wait_for(&self, revision: u64, timeout: std::time::Duration) -> bool {
+        let mut changes = self.revision.subscribe();
+        let arrived = changes.wait_for(|current| *current >= revision);
+        matches!(tokio::time::timeout(timeout, arrived).await, Ok(Ok(_)))
+    }
+
     pub(super) fn watcher(&self, from: Option<u64>) -> Result<Watcher, WatchOutcome> {
         let cursor = from.unwrap_or_else(|| self.revision());
         let floor = self.lock().floor;

@@ -183,6 +183,19 @@ pub(crate) static CONFIG_MAP: Message = Message {
     ],
 };
 
+// --- ServiceAccount ---
+
+/// `automountServiceAccountToken` is a pointer upstream: on the wire means set.
+pub(crate) static SERVICE_ACCOUNT: Message = Message {
+    name: "ServiceAccount",
+    fields: &[
+        f(1, "metadata", Msg(&OBJECT_META)),
+        f(2, "secrets", Msg(&OBJECT_REFERENCE)).list(),
+        f(3, "imagePullSecrets", Msg(&LOCAL_OBJECT_REFERENCE)).list(),
+        f(4, "automountServiceAccountToken", Bool).keep(),
+    ],
+};
+
 // --- Event ---
 
 pub(crate) static EVENT: Message = Message {
@@ -206,7 +219,7 @@ pub(crate) static EVENT: Message = Message {
     ],
 };
 
-static EVENT_SOURCE: Message = Message {
+pub(crate) static EVENT_SOURCE: Message = Message {
     name: "EventSource",
     fields: &[f(1, "component", Str), f(2, "host", Str)],
 };

@@ -1,8 +1,9 @@
-//! Descriptors for the non-core groups we serve: policy/v1 Eviction, apps/v1 DaemonSet and ControllerRevision, coordination.k8s.io/v1 Lease.
+//! Descriptors for the non-core groups we serve: policy/v1 Eviction, apps/v1 DaemonSet and ControllerRevision, coordination.k8s.io/v1 Lease, scheduling.k8s.io/v1 PriorityClass, events.k8s.io/v1 Event.
 
+use super::core::{EVENT_SOURCE, OBJECT_REFERENCE};
 use super::meta::{DELETE_OPTIONS, LABEL_SELECTOR, OBJECT_META};
 use super::pod::POD_TEMPLATE_SPEC;
-use super::schema::Kind::{Int, IntOrString, MicroTime, Msg, RawJson, Str, Time};
+use super::schema::Kind::{Bool, Int, IntOrString, MicroTime, Msg, RawJson, Str, Time};
 use super::schema::{Message, f};
 
 // --- policy/v1 ---
@@ -113,5 +114,53 @@ static LEASE_SPEC: Message = Message {
         f(5, "leaseTransitions", Int).keep(),
         f(6, "strategy", Str).keep(),
         f(7, "preferredHolder", Str).keep(),
+    ],
+};
+
+// --- scheduling.k8s.io/v1 ---
+
+/// `value` has no `omitempty` (0 is a real priority); `preemptionPolicy` is a pointer.
+pub(crate) static PRIORITY_CLASS: Message = Message {
+    name: "PriorityClass",
+    fields: &[
+        f(1, "metadata", Msg(&OBJECT_META)),
+        f(2, "value", Int).keep(),
+        f(3, "globalDefault", Bool),
+        f(4, "description", Str),
+        f(5, "preemptionPolicy", Str).keep(),
+    ],
+};
+
+// --- events.k8s.io/v1 ---
+
+/// The events.k8s.io/v1 form of an Event (`regarding`, `note`, `deprecated*`); the server
+/// converts it to the stored core/v1 form.
+pub(crate) static EVENTS_V1_EVENT: Message = Message {
+    name: "Event",
+    fields: &[
+        f(1, "metadata", Msg(&OBJECT_META)),
+        f(2, "eventTime", MicroTime),
+        f(3, "series", Msg(&EVENTS_V1_SERIES)),
+        f(4, "reportingController", Str),
+        f(5, "reportingInstance", Str),
+        f(6, "action", Str),
+        f(7, "reason", Str),
+        f(8, "regarding", Msg(&OBJECT_REFERENCE)),
+        f(9, "related", Msg(&OBJECT_REFERENCE)),
+        f(10, "note", Str),
+        f(11, "type", Str),
+        f(12, "deprecatedSource", Msg(&EVENT_SOURCE)),
+        f(13, "deprecatedFirstTimestamp", Time),
+        f(14, "deprecatedLastTimestamp", Time),
+        f(15, "deprecatedCount", Int),
+    ],
+};
+
+/// Unlike core/v1's, this `count` has no `omitempty`.
+static EVENTS_V1_SERIES: Message = Message {
+    name: "EventSeries",
+    fields: &[
+        f(1, "count", Int).keep(),
+        f(2, "lastObservedTime", MicroTime),
     ],
 };

@@ -172,6 +172,13 @@ static KINDS: &[(&[&str], &str, &Message)] = &[
     (&["v1"], "Pod", &pod::POD),
     (&["v1"], "ConfigMap", &core::CONFIG_MAP),
     (&["v1"], "Event", &core::EVENT),
+    (&["v1"], "ServiceAccount", &core::SERVICE_ACCOUNT),
+    (&["events.k8s.io/v1"], "Event", &groups::EVENTS_V1_EVENT),
+    (
+        &["scheduling.k8s.io/v1"],
+        "PriorityClass",
+        &groups::PRIORITY_CLASS,
+    ),
     (
         &["policy/v1", "policy/v1beta1"],
         "Eviction",

@@ -2,6 +2,7 @@
 
 mod deployments;
 mod encoder;
+mod kinds;
 mod malformed;
 mod workloads;
 
