@@ -183,10 +183,9 @@ fn old_replica_sets_beyond_the_history_limit_are_deleted() {
     for image in ["v1", "v2", "v3"] {
         let mut next = d.clone();
         if let Some(spec) = next.spec.as_mut() {
-            spec.template
-                .spec
-                .as_mut()
-                .map(|s| s.containers[0].image = Some(image.to_owned()));
+            if let Some(s) = spec.template.spec.as_mut() {
+                s.containers[0].image = Some(image.to_owned());
+            }
         }
         for _ in 0..6 {
             let p = plan(&next, &rses, &no_old_pods, now());

@@ -182,6 +182,12 @@ fn eviction_timing() {
             Eviction::Now,
         ),
         (
+            "tolerationSeconds past the end of time never runs out",
+            vec![tol(unreachable, Some(i64::MAX))],
+            vec![taint(unreachable, 0)],
+            Eviction::Never,
+        ),
+        (
             "minimum of used tolerations",
             vec![tol(unreachable, Some(100)), tol("", Some(50))],
             vec![taint(unreachable, 0)],
