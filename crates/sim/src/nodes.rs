@@ -1,17 +1,19 @@
 //! Registers the simulated Nodes `everynode up` starts with and waits until they are Ready.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use everynode_core::keys::{
     ARCH_LABEL, CONDITION_TRUE, EFFECT_NO_SCHEDULE, HOSTNAME_LABEL, NODE_READY, OS_LABEL,
     TAINT_NODE_CONTROL_PLANE,
 };
+use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Node, NodeSpec, Taint};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Client;
 use kube::api::{Api, PostParams};
-use kube::runtime::wait::await_condition;
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event, watcher};
 
 use crate::consts::{ARCHITECTURE, OPERATING_SYSTEM};
 
@@ -29,15 +31,6 @@ pub enum NodesError {
         /// The API error.
         #[source]
         source: kube::Error,
-    },
-    /// Watching a node failed.
-    #[error("failed to wait for node {name} to be Ready: {source}")]
-    Wait {
-        /// The node.
-        name: String,
-        /// The watch error.
-        #[source]
-        source: kube::runtime::wait::Error,
     },
     /// The node did not become Ready in time.
     #[error("node {name} did not become Ready within {timeout:?}")]
@@ -154,26 +147,37 @@ pub async fn register_nodes(
             }
         }
     }
-    let deadline = tokio::time::Instant::now() + timeout;
-    for template in nodes {
-        let wait = await_condition(api.clone(), &template.name, |n: Option<&Node>| is_ready(n));
-        match tokio::time::timeout_at(deadline, wait).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(source)) => {
-                return Err(NodesError::Wait {
-                    name: template.name.clone(),
-                    source,
-                });
-            }
-            Err(_) => {
-                return Err(NodesError::Timeout {
-                    name: template.name.clone(),
-                    timeout,
-                });
+    // One watch of every node (a watch per node would list all of them once per node).
+    let mut pending: BTreeSet<&str> = nodes.iter().map(|t| t.name.as_str()).collect();
+    let mut events = watcher(api, watcher::Config::default())
+        .default_backoff()
+        .boxed();
+    let waiting = async {
+        while !pending.is_empty() {
+            match events.next().await {
+                Some(Ok(Event::Apply(node) | Event::InitApply(node))) => {
+                    if is_ready(Some(&node))
+                        && let Some(name) = node.metadata.name.as_deref()
+                    {
+                        pending.remove(name);
+                    }
+                }
+                // The watcher retries with backoff; the deadline bounds the wait.
+                Some(Err(error)) => tracing::debug!(%error, "watching nodes for readiness"),
+                Some(Ok(_)) => {}
+                None => return,
             }
         }
+    };
+    // Whether it timed out or the watch ended, a node still pending is what went wrong.
+    let _ = tokio::time::timeout(timeout, waiting).await;
+    match pending.first() {
+        Some(name) => Err(NodesError::Timeout {
+            name: (*name).to_owned(),
+            timeout,
+        }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 #[cfg(test)]
