@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use everynode_apiserver::ApiService;
 use http::{Method, Request};
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -25,21 +25,7 @@ async fn call(
     content_type: &str,
     body: impl Into<Bytes>,
 ) -> (u16, Value) {
-    let request = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("content-type", content_type)
-        .body(Full::new(body.into()))
-        .expect("request");
-    let response = service.clone().oneshot(request).await.expect("infallible");
-    let code = response.status().as_u16();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (code, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    crate::support::call_raw(service, method, path, content_type, body).await
 }
 
 #[track_caller]

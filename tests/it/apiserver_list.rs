@@ -33,21 +33,7 @@ async fn call(service: &ApiService, method: Method, path: &str, body: Value) -> 
     } else {
         Bytes::from(body.to_string())
     };
-    let request = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("content-type", "application/json")
-        .body(Full::new(body))
-        .expect("request");
-    let response = service.clone().oneshot(request).await.expect("infallible");
-    let code = response.status().as_u16();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (code, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    crate::support::call_raw(service, method, path, "application/json", body).await
 }
 
 async fn create(service: &ApiService, name: &str, value: &str) -> u64 {
