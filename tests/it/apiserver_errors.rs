@@ -345,3 +345,61 @@ async fn extreme_query_numbers_are_answered() {
     // A negative grace counts as 1 (upstream BeforeDelete).
     assert_eq!(body["metadata"]["deletionGracePeriodSeconds"], 1, "{body}");
 }
+
+#[tokio::test]
+async fn creates_in_a_terminating_namespace_get_403_with_the_namespace_terminating_cause() {
+    let service = service().await;
+    let json = "application/json";
+    let namespace = r#"{"metadata": {"name": "closing"}}"#;
+    let (code, body) = call(
+        &service,
+        Method::POST,
+        "/api/v1/namespaces",
+        json,
+        namespace,
+    )
+    .await;
+    assert_eq!(code, 201, "{body}");
+    // A finalizer nobody removes keeps the namespace Terminating while we try to create.
+    let held = r#"{"metadata": {"name": "held", "finalizers": ["example.com/hold"]}}"#;
+    let config_maps = "/api/v1/namespaces/closing/configmaps";
+    let (code, body) = call(&service, Method::POST, config_maps, json, held).await;
+    assert_eq!(code, 201, "{body}");
+    let (code, body) = call(
+        &service,
+        Method::DELETE,
+        "/api/v1/namespaces/closing",
+        json,
+        "",
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["status"]["phase"], "Terminating", "{body}");
+
+    let (code, body) = call(
+        &service,
+        Method::POST,
+        config_maps,
+        json,
+        r#"{"metadata": {"name": "late"}}"#,
+    )
+    .await;
+    assert_eq!(code, 403, "{body}");
+    assert_eq!(body["reason"], "Forbidden", "{body}");
+    assert_eq!(
+        body["message"],
+        "configmaps \"late\" is forbidden: unable to create new content in namespace closing because it is being terminated",
+    );
+    assert_eq!(body["details"]["name"], "late", "{body}");
+    assert_eq!(body["details"]["kind"], "configmaps", "{body}");
+    let causes = body["details"]["causes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        causes.iter().any(|c| c["reason"] == "NamespaceTerminating"
+            && c["field"] == "metadata.namespace"
+            && c["message"] == "namespace closing is being terminated"),
+        "{body}"
+    );
+}

@@ -63,6 +63,32 @@ impl ApiError {
         Self::new(403, "Forbidden", message)
     }
 
+    /// A create in a namespace being deleted: upstream's `NewForbidden` with the
+    /// `NamespaceTerminating` cause that controllers test for (`HasStatusCause`).
+    pub fn namespace_terminating(resource: &Resource, name: &str, namespace: &str) -> Self {
+        let subject = if name.is_empty() {
+            resource.qualified()
+        } else {
+            format!(
+                "{} {}",
+                resource.qualified(),
+                everynode_core::validation::q(name)
+            )
+        };
+        let mut error = Self::forbidden(format!(
+            "{subject} is forbidden: unable to create new content in namespace {namespace} because it is being terminated"
+        ))
+        .with_details(resource, name);
+        if let Some(details) = error.details.as_mut() {
+            details.causes.push(Cause {
+                reason: "NamespaceTerminating",
+                field: "metadata.namespace".to_owned(),
+                message: format!("namespace {namespace} is being terminated"),
+            });
+        }
+        error
+    }
+
     /// The 404 for a path that names no served resource.
     pub fn no_route() -> Self {
         Self::new(

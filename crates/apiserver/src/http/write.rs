@@ -158,7 +158,7 @@ impl Api {
         registry::fill_create_metadata(&mut object, namespace.as_deref());
         self.admit(resource, &name, &mut object)?;
         if let Some(namespace) = &namespace {
-            self.check_namespace_open(namespace)?;
+            self.check_namespace_open(resource, &name, namespace)?;
         }
         if dry_run {
             return Ok(Created::DryRun(object));
@@ -200,8 +200,14 @@ impl Api {
             .map_err(|causes| ApiError::invalid(resource, name, causes))
     }
 
-    /// New objects need an existing namespace that is not being deleted.
-    fn check_namespace_open(&self, namespace: &str) -> Result<(), ApiError> {
+    /// New objects need an existing namespace that is not being deleted (upstream's
+    /// NamespaceLifecycle admission).
+    fn check_namespace_open(
+        &self,
+        resource: &Resource,
+        name: &str,
+        namespace: &str,
+    ) -> Result<(), ApiError> {
         let key = Key {
             resource: "namespaces",
             namespace: String::new(),
@@ -214,9 +220,7 @@ impl Api {
             .get(&key)
             .ok_or_else(|| ApiError::not_found(namespaces, namespace))?;
         if stored.value()["status"]["phase"] == "Terminating" {
-            return Err(ApiError::forbidden(format!(
-                "unable to create new content in namespace {namespace} because it is being terminated"
-            )));
+            return Err(ApiError::namespace_terminating(resource, name, namespace));
         }
         Ok(())
     }

@@ -680,15 +680,13 @@ fn copy_counters(
 }
 
 /// Whether a create failed because its namespace is being deleted (upstream
-/// `HasStatusCause(err, NamespaceTerminatingCause)`; everynode's API server words the message
-/// as kube-apiserver does but may not carry the cause, so the message counts too).
+/// `HasStatusCause(err, NamespaceTerminatingCause)`).
 pub fn is_namespace_terminating(status: &kube::core::Status) -> bool {
-    let by_cause = status.details.as_ref().is_some_and(|d| {
+    status.details.as_ref().is_some_and(|d| {
         d.causes
             .iter()
             .any(|c| c.reason == NAMESPACE_TERMINATING_CAUSE)
-    });
-    by_cause || (status.code == 403 && status.message.contains("because it is being terminated"))
+    })
 }
 
 /// The key of `uids` for an object of `kind`.
