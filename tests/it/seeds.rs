@@ -15,8 +15,24 @@ struct Manifest {
     valid: bool,
 }
 
+/// The tutorials live beside the repository (`../shared/seeds`); a checkout elsewhere finds
+/// them through `EVERYNODE_SEEDS_DIR` or the workplace's `/work/shared/seeds`.
 fn seeds_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/seeds")
+    let candidates = [
+        std::env::var_os("EVERYNODE_SEEDS_DIR").map(PathBuf::from),
+        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/seeds")),
+        Some(PathBuf::from("/work/shared/seeds")),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|dir| dir.is_dir())
+        .unwrap_or_else(|| {
+            panic!(
+                "the tutorial seeds are not beside the repository (../shared/seeds) nor at \
+                 /work/shared/seeds: set EVERYNODE_SEEDS_DIR to their folder"
+            )
+        })
 }
 
 /// Every fenced code block of the seeds whose YAML documents include a complete apps/v1
@@ -24,7 +40,7 @@ fn seeds_dir() -> PathBuf {
 fn daemon_set_manifests() -> Vec<Manifest> {
     let mut found = Vec::new();
     let mut files: Vec<_> = std::fs::read_dir(seeds_dir())
-        .expect("the seeds beside the repository")
+        .expect("the seeds folder is readable")
         .filter_map(Result::ok)
         .map(|e| e.path())
         .collect();
