@@ -256,28 +256,46 @@ impl Api {
             object["metadata"]["namespace"] = json!(ns);
         }
         let dry_run = call.query.dry_run()?;
+        // An unconditional update (no resourceVersion in the body) that loses a race with another
+        // writer is applied to the new state, as upstream's GuaranteedUpdate does.
+        self.guaranteed_update(resource, &key, subresource, dry_run, |_| {
+            Ok((object.clone(), expected, warnings.clone()))
+        })
+        .await
+    }
+
+    /// Reads the stored object, lets `build` turn it into the new object (with the revision the
+    /// write requires, if any, and warnings), and writes it; a conflict with another writer is
+    /// retried on the fresh state unless the write named the revision it expects (upstream's
+    /// `GuaranteedUpdate`).
+    async fn guaranteed_update(
+        &self,
+        resource: &'static Resource,
+        key: &Key,
+        subresource: Option<&str>,
+        dry_run: bool,
+        mut build: impl FnMut(&StoredObject) -> Result<(Value, Option<u64>, Vec<String>), ApiError>,
+    ) -> Result<http::Response<ResponseBody>, ApiError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
             let current = self
                 .store
-                .get(&key)
-                .ok_or_else(|| ApiError::not_found(resource, name))?;
+                .get(key)
+                .ok_or_else(|| ApiError::not_found(resource, &key.name))?;
+            let (object, expected, warnings) = build(&current)?;
             let result = self
                 .update_object(
                     resource,
                     key.clone(),
                     &current,
-                    object.clone(),
+                    object,
                     subresource,
                     expected,
                     dry_run,
                 )
                 .await;
             match result {
-                // An unconditional update (no resourceVersion in the body) lost a race with
-                // another writer between read and write: apply it to the new state, as
-                // upstream's GuaranteedUpdate does. A conditional one reports the conflict.
                 Err(e) if e.code == 409 && expected.is_none() && attempt < PATCH_ATTEMPTS => {}
                 Err(e) => return Err(e),
                 Ok(updated) => {
@@ -415,13 +433,7 @@ impl Api {
         let patch = body::decode_json(bytes)?;
         let key = self.key(target, name)?;
         let dry_run = call.query.dry_run()?;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let current = self
-                .store
-                .get(&key)
-                .ok_or_else(|| ApiError::not_found(resource, name))?;
+        self.guaranteed_update(resource, &key, subresource, dry_run, |current| {
             let patched = match view {
                 None => kind.apply(resource, &current.value(), &patch)?,
                 Some(view) => {
@@ -442,31 +454,9 @@ impl Api {
                 ));
             }
             let (object, warnings) = self.decode(resource, patched, &call.query)?;
-            let result = self
-                .update_object(
-                    resource,
-                    key.clone(),
-                    &current,
-                    object,
-                    subresource,
-                    expected,
-                    dry_run,
-                )
-                .await;
-            match result {
-                // Someone else wrote in between: re-read and re-apply, unless the patch itself
-                // named the revision it expects.
-                Err(e) if e.code == 409 && expected.is_none() && attempt < PATCH_ATTEMPTS => {
-                    continue;
-                }
-                Err(e) => return Err(e),
-                Ok(updated) => {
-                    let mut response = updated.respond();
-                    body::add_warnings(&mut response, &warnings);
-                    return Ok(response);
-                }
-            }
-        }
+            Ok((object, expected, warnings))
+        })
+        .await
     }
 }
 
