@@ -19,7 +19,8 @@ mod timers;
 mod watch;
 
 pub use nodes::{NodeSpecTemplate, register_nodes};
-pub use watch::{Change, changes};
+pub use watch::Change;
+use watch::changes;
 
 use std::time::Duration;
 

@@ -99,10 +99,7 @@ impl NodeSpecTemplate {
 
 /// Ready, and rid of the not-ready taint the API server gives new nodes: only then does the
 /// scheduler (and a user's first command) see the node as usable.
-fn is_ready(node: Option<&Node>) -> bool {
-    let Some(node) = node else {
-        return false;
-    };
+fn is_ready(node: &Node) -> bool {
     let condition_ready = node
         .status
         .as_ref()
@@ -156,7 +153,7 @@ pub async fn register_nodes(
         while !pending.is_empty() {
             match events.next().await {
                 Some(Ok(Event::Apply(node) | Event::InitApply(node))) => {
-                    if is_ready(Some(&node))
+                    if is_ready(&node)
                         && let Some(name) = node.metadata.name.as_deref()
                     {
                         pending.remove(name);

@@ -56,7 +56,7 @@ pub(crate) fn key_of<K: Resource>(obj: &K) -> String {
 }
 
 /// Watches `api` forever (with kube-runtime's default backoff on errors) as a stream of changes.
-pub fn changes<K>(api: Api<K>) -> BoxStream<'static, Change<K>>
+pub(crate) fn changes<K>(api: Api<K>) -> BoxStream<'static, Change<K>>
 where
     K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
