@@ -67,8 +67,8 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     // its informers: every component reads the same decoded objects.
     let informers = SharedInformers::spawn(&client);
     let sources = everynode_sim::Sources {
-        nodes: feed(&informers.nodes),
-        pods: feed(&informers.pods),
+        nodes: std::array::from_fn(|_| feed(&informers.nodes)),
+        pods: std::array::from_fn(|_| feed(&informers.pods)),
     };
     let sim = everynode_sim::start_from(client.clone(), sim_options, sources)
         .await
@@ -84,9 +84,14 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     // ReplicaSets and Deployments run whether or not the DaemonSet controller is external.
     let workloads = WorkloadControllers::start(client.clone(), &informers).await;
     let nodes = NodeSpecTemplate::cluster(args.nodes, args.control_plane);
-    everynode_sim::register_nodes(&client, &nodes, NODES_READY_TIMEOUT)
-        .await
-        .context("the simulated nodes did not become Ready")?;
+    everynode_sim::register_nodes_from(
+        &client,
+        &nodes,
+        NODES_READY_TIMEOUT,
+        feed(&informers.nodes),
+    )
+    .await
+    .context("the simulated nodes did not become Ready")?;
     let kubeconfig: PathBuf = publish_kubeconfig(&server, args.serve.kubeconfig.as_deref())?;
     tracing::info!(elapsed = ?started.elapsed(), nodes = nodes.len(), "cluster ready");
     println!("export KUBECONFIG={}", kubeconfig.display());
@@ -114,7 +119,8 @@ where
 {
     let (sender, receiver) = futures::channel::mpsc::unbounded();
     informer.add_handler(move |(old, new)| {
-        // The simulated cluster stops only with the process; a closed stream needs nothing.
+        // A stream dropped by its reader (the simulated cluster on stopping, the node
+        // registration once its nodes are Ready) needs nothing more.
         let _ = sender.unbounded_send(everynode_sim::Change::from_cache(old, new));
     });
     receiver.boxed()

@@ -18,7 +18,7 @@ pub mod scheduler;
 mod timers;
 mod watch;
 
-pub use nodes::{NodeSpecTemplate, register_nodes};
+pub use nodes::{NodeSpecTemplate, register_nodes, register_nodes_from};
 pub use watch::Change;
 use watch::changes;
 
@@ -105,21 +105,31 @@ impl Drop for SimHandle {
 /// Spawns the scheduler, the simulated kubelets and the node lifecycle controller, and returns
 /// once every one of them has listed its watches (so `everynode up` can report ready).
 pub async fn start(client: Client, options: SimOptions) -> Result<SimHandle, SimError> {
-    let sources = Sources {
-        nodes: changes(kube::Api::<Node>::all(client.clone())),
-        pods: changes(kube::Api::<Pod>::all(client.clone())),
-    };
-    start_from(client, options, sources).await
+    // One watch of each kind, split between the three components.
+    let (node_feeder, nodes) = watch::fan_out(changes(kube::Api::<Node>::all(client.clone())));
+    let (pod_feeder, pods) = watch::fan_out(changes(kube::Api::<Pod>::all(client.clone())));
+    match start_from(client, options, Sources { nodes, pods }).await {
+        Ok(mut handle) => {
+            handle.tasks.extend([node_feeder, pod_feeder]);
+            Ok(handle)
+        }
+        Err(error) => {
+            node_feeder.abort();
+            pod_feeder.abort();
+            Err(error)
+        }
+    }
 }
 
-/// Where the components learn about nodes and pods: one stream of each, which the three of them
-/// share. [`start`] watches the API itself; `everynode up` feeds the caches its controllers
-/// already keep, so the whole process decodes each object once.
+/// Where the three components (scheduler, kubelets, node lifecycle) learn about nodes and pods:
+/// a stream of each kind's changes for each of them. [`start`] splits one watch of its own;
+/// `everynode up` subscribes them to the informers its controllers already keep, so the
+/// components and the controllers share one decoded copy of each node and pod.
 pub struct Sources {
     /// Every node's changes, with a `Synced` mark after each complete (re)list.
-    pub nodes: BoxStream<'static, Change<Node>>,
+    pub nodes: [BoxStream<'static, Change<Node>>; 3],
     /// Every pod's changes, likewise.
-    pub pods: BoxStream<'static, Change<Pod>>,
+    pub pods: [BoxStream<'static, Change<Pod>>; 3],
 }
 
 /// Like [`start`], with nodes and pods from `sources` instead of watches of its own.
@@ -141,8 +151,8 @@ pub async fn start_from(
         },
         deletion_delay: options.pod_deletion_delay,
     };
-    let (node_feeder, [s_nodes, k_nodes, l_nodes]) = watch::fan_out(sources.nodes);
-    let (pod_feeder, [s_pods, k_pods, l_pods]) = watch::fan_out(sources.pods);
+    let [s_nodes, k_nodes, l_nodes] = sources.nodes;
+    let [s_pods, k_pods, l_pods] = sources.pods;
     let handle = SimHandle {
         tasks: vec![
             tokio::spawn(scheduler::run(
@@ -171,8 +181,6 @@ pub async fn start_from(
                 options.node_monitor_grace_period,
                 l_tx,
             )),
-            node_feeder,
-            pod_feeder,
         ],
     };
     s_rx.await.map_err(|_| SimError::NotSynced {

@@ -8,14 +8,14 @@ use everynode_core::keys::{
     TAINT_NODE_CONTROL_PLANE,
 };
 use futures::StreamExt;
+use futures::stream::BoxStream;
 use k8s_openapi::api::core::v1::{Node, NodeSpec, Taint};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Client;
 use kube::api::{Api, PostParams};
-use kube::runtime::WatchStreamExt;
-use kube::runtime::watcher::{self, Event, watcher};
 
 use crate::consts::{ARCHITECTURE, OPERATING_SYSTEM};
+use crate::watch::{Change, changes};
 
 /// The name of the control-plane node `--control-plane` adds.
 pub const CONTROL_PLANE_NODE: &str = "control-plane";
@@ -121,13 +121,8 @@ fn is_ready(node: &Node) -> bool {
     condition_ready && !tainted
 }
 
-/// Creates each node that does not exist yet (never twice; existing nodes are left alone) and
-/// waits until all of them report Ready. The simulated kubelets must be running ([`crate::start`]).
-pub async fn register_nodes(
-    client: &Client,
-    nodes: &[NodeSpecTemplate],
-    timeout: Duration,
-) -> Result<(), NodesError> {
+/// Creates each node of `nodes` that does not exist yet; existing ones are left alone.
+async fn create_missing(client: &Client, nodes: &[NodeSpecTemplate]) -> Result<(), NodesError> {
     let api = Api::<Node>::all(client.clone());
     for template in nodes {
         match api
@@ -144,29 +139,57 @@ pub async fn register_nodes(
             }
         }
     }
+    Ok(())
+}
+
+/// Creates each node that does not exist yet (never twice; existing nodes are left alone) and
+/// waits until all of them report Ready. The simulated kubelets must be running ([`crate::start`]).
+pub async fn register_nodes(
+    client: &Client,
+    nodes: &[NodeSpecTemplate],
+    timeout: Duration,
+) -> Result<(), NodesError> {
+    create_missing(client, nodes).await?;
+    let api = Api::<Node>::all(client.clone());
     // One watch of every node (a watch per node would list all of them once per node).
+    wait_ready(nodes, timeout, changes(api)).await
+}
+
+/// Like [`register_nodes`], learning about nodes from `nodes_changes` (in `everynode up`, the
+/// node informer every component shares) instead of a watch of its own.
+pub async fn register_nodes_from(
+    client: &Client,
+    nodes: &[NodeSpecTemplate],
+    timeout: Duration,
+    nodes_changes: BoxStream<'static, Change<Node>>,
+) -> Result<(), NodesError> {
+    create_missing(client, nodes).await?;
+    wait_ready(nodes, timeout, nodes_changes).await
+}
+
+/// Waits until every node of `nodes` has reported Ready in `changes`.
+async fn wait_ready(
+    nodes: &[NodeSpecTemplate],
+    timeout: Duration,
+    mut changes: BoxStream<'static, Change<Node>>,
+) -> Result<(), NodesError> {
     let mut pending: BTreeSet<&str> = nodes.iter().map(|t| t.name.as_str()).collect();
-    let mut events = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .boxed();
     let waiting = async {
         while !pending.is_empty() {
-            match events.next().await {
-                Some(Ok(Event::Apply(node) | Event::InitApply(node))) => {
+            match changes.next().await {
+                Some(Change::Upsert(node)) => {
                     if is_ready(&node)
                         && let Some(name) = node.metadata.name.as_deref()
                     {
                         pending.remove(name);
                     }
                 }
-                // The watcher retries with backoff; the deadline bounds the wait.
-                Some(Err(error)) => tracing::debug!(%error, "watching nodes for readiness"),
-                Some(Ok(_)) => {}
+                Some(Change::Removed(_) | Change::Synced) => {}
                 None => return,
             }
         }
     };
-    // Whether it timed out or the watch ended, a node still pending is what went wrong.
+    // Whether it timed out or the changes ended, a node still pending is what went wrong.
     let _ = tokio::time::timeout(timeout, waiting).await;
     match pending.first() {
         Some(name) => Err(NodesError::Timeout {

@@ -228,13 +228,9 @@ pub fn eviction_time(tolerations: &[Toleration], taints: &[Taint], now: Timestam
         .filter_map(|t| t.time_added.as_ref().map(|t| t.0))
         .min()
         .unwrap_or(now);
-    // A tolerationSeconds past the end of representable time never runs out.
+    // A tolerationSeconds (never negative here) past the end of representable time never runs out.
     let Ok(at) = since.checked_add(SignedDuration::from_secs(seconds)) else {
-        return if seconds <= 0 {
-            Eviction::Now
-        } else {
-            Eviction::Never
-        };
+        return Eviction::Never;
     };
     if at <= now {
         Eviction::Now
