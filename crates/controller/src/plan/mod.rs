@@ -157,6 +157,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                 Ok(rolling) => {
                     out.creates = rolling.creates;
                     out.deletes = rolling.deletes;
+                    out.requeue_after = earliest(out.requeue_after, rolling.requeue_after);
                 }
                 Err(e) => out.rolling_error = Some(e),
             }

@@ -3,7 +3,9 @@
 //! The node order is upstream's map order, i.e. unspecified (spec §6.10); here it is the node
 //! list order followed by vanished nodes sorted by name, so plans are reproducible.
 
-use everynode_core::pod::is_pod_available;
+use std::time::Duration;
+
+use everynode_core::pod::{is_pod_available, is_pod_ready};
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Pod;
 
@@ -31,6 +33,9 @@ pub struct RollingPlan {
     pub creates: Vec<String>,
     /// Old pods to delete.
     pub deletes: Vec<PodDelete>,
+    /// Sync again after this long: a surge pod is Ready but not yet Available, and nothing else
+    /// marks the moment minReadySeconds later when its old pod may go.
+    pub requeue_after: Option<Duration>,
 }
 
 /// The pods of one node as the rolling update sees them (upstream `findUpdatedPodsOnNode`).
@@ -180,6 +185,7 @@ fn without_surge(
         budget,
         creates: Vec::new(),
         deletes,
+        requeue_after: None,
     }
 }
 
@@ -192,6 +198,7 @@ fn with_surge(
 ) -> Result<RollingPlan, RollingError> {
     let mut num_surge = 0;
     let mut num_available = 0;
+    let mut waiting_for_available = false;
     let mut allowed_new: Vec<String> = Vec::new();
     let mut candidate_new: Vec<&str> = Vec::new();
     let mut deletes = Vec::new();
@@ -237,6 +244,10 @@ fn with_surge(
                     deletes.push(delete(old, node, DeleteReason::RollingUpdateSurgeDone));
                 } else {
                     num_surge += 1;
+                    // Ready now, so Available within minReadySeconds. Upstream counts on the
+                    // pod handler's delayed resync, which a queue keeping only the earliest
+                    // delayed add of a key can swallow; then the rollout would stall here.
+                    waiting_for_available |= is_pod_ready(new);
                 }
             }
         }
@@ -257,9 +268,12 @@ fn with_surge(
             .take(extra)
             .map(|(pod, node)| delete(pod, node, DeleteReason::RollingUpdateShouldNotRun)),
     );
+    let requeue_after = (waiting_for_available && snap.min_ready_seconds > 0)
+        .then(|| Duration::from_secs(u64::from(snap.min_ready_seconds.unsigned_abs())));
     Ok(RollingPlan {
         budget,
         creates,
         deletes,
+        requeue_after,
     })
 }

@@ -177,3 +177,37 @@ fn surge_deals_with_existing_pods() {
         (2, 5, 0)
     );
 }
+
+#[test]
+fn a_ready_surge_pod_asks_for_a_sync_when_it_turns_available() {
+    // The old pod is the oldest on its node, so the status counts it available and asks for no
+    // resync; only the rolling update knows the new pod turns Available minReadySeconds on.
+    let ds = surge_ds(10);
+    let now = crate::testing::t0().as_second();
+    let pods = vec![
+        pod(
+            &ds,
+            "node-0-old",
+            "node-0",
+            now - 100,
+            true,
+            Some(Some(now - 100)),
+        ),
+        pod(
+            &ds,
+            "node-0-new",
+            "node-0",
+            now - 5,
+            false,
+            Some(Some(now - 2)),
+        ),
+    ];
+    let sim = Sim::new(ds, new_nodes(0, 1, &[]), pods);
+    let plan = sim.plan();
+    assert!(plan.deletes.is_empty(), "{:?}", plan.deletes);
+    assert_eq!(
+        plan.requeue_after,
+        Some(std::time::Duration::from_secs(10)),
+        "sync again within minReadySeconds, when the old pod may go"
+    );
+}
