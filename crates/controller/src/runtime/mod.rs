@@ -157,21 +157,19 @@ impl Controller {
 async fn work(queue: WorkQueue, syncer: Arc<Syncer>) {
     while let Some(key) = queue.next().await {
         let started = Instant::now();
-        let result = syncer.sync(&key).await;
+        let (result, requeue_after) = syncer.sync_and_requeue(&key).await;
         syncer
             .metrics
             .reconciled(started.elapsed(), result.is_err());
         match result {
-            Ok(after) => {
-                queue.forget(&key);
-                if let Some(after) = after {
-                    queue.add_after(key.clone(), after);
-                }
-            }
+            Ok(()) => queue.forget(&key),
             Err(e) => {
                 tracing::warn!("{key} failed with: {e}");
                 queue.add_rate_limited(key.clone());
             }
+        }
+        if let Some(after) = requeue_after {
+            queue.add_after(key.clone(), after);
         }
         queue.done(&key);
     }

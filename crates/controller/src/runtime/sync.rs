@@ -100,8 +100,17 @@ pub struct Syncer {
 impl Syncer {
     /// Syncs the DaemonSet `key`; returns when to sync it again, if at all.
     pub async fn sync(&self, key: &str) -> Result<Option<Duration>, SyncError> {
+        let (result, requeue_after) = self.sync_and_requeue(key).await;
+        result.map(|()| requeue_after)
+    }
+
+    /// Syncs the DaemonSet `key`, and says when to sync it again whether or not the sync failed:
+    /// upstream schedules the minReadySeconds status resync and the failed-pod backoff resync as
+    /// side effects of a sync that then fails, and the rate-limited retry of a failure may come
+    /// much later than either.
+    pub async fn sync_and_requeue(&self, key: &str) -> (Result<(), SyncError>, Option<Duration>) {
         let Some((namespace, name)) = key.split_once('/') else {
-            return Ok(None);
+            return (Ok(()), None);
         };
         let Some(ds) = self
             .daemon_sets
@@ -109,7 +118,7 @@ impl Syncer {
         else {
             // Deleted: the garbage collector removes its pods (spec §1.11).
             self.expectations.forget(key);
-            return Ok(None);
+            return (Ok(()), None);
         };
         // Expectations first, then the caches (upstream checks SatisfiedExpectations before it
         // lists pods): read the other way round, a pod created by the last sync could reach the
@@ -134,7 +143,7 @@ impl Syncer {
             .map(|r| ControllerRevision::clone(r))
             .collect();
         let now = jiff::Timestamp::now();
-        let plan = {
+        let planned = {
             let backoff = self.backoff.lock().unwrap_or_else(PoisonError::into_inner);
             crate::plan::plan(&PlanInput {
                 ds: &ds,
@@ -145,10 +154,13 @@ impl Syncer {
                 expectations_satisfied,
                 now,
             })
-            .map_err(|source| SyncError::Plan {
-                key: key.to_owned(),
-                source,
-            })?
+        };
+        let plan = match planned {
+            Ok(plan) => plan,
+            Err(source) => {
+                let key = key.to_owned();
+                return (Err(SyncError::Plan { key, source }), None);
+            }
         };
         // The uids of the objects to adopt or release, from the caches the plan read: each
         // patch carries its object's uid so it fails if the object was replaced meanwhile.
@@ -174,7 +186,8 @@ impl Syncer {
                 );
             }
         }
-        self.carry_out(key, &ds, plan, &uids).await
+        let requeue_after = plan.requeue_after;
+        (self.carry_out(key, &ds, plan, &uids).await, requeue_after)
     }
 
     async fn carry_out(
@@ -183,7 +196,7 @@ impl Syncer {
         ds: &DaemonSet,
         mut plan: Plan,
         uids: &HashMap<String, Option<String>>,
-    ) -> Result<Option<Duration>, SyncError> {
+    ) -> Result<(), SyncError> {
         let namespace = ds.metadata.namespace.as_deref().unwrap_or_default();
         let api_error = |action: &'static str| {
             let key = key.to_owned();
@@ -198,7 +211,7 @@ impl Syncer {
                 .record(ds, event.type_, event.reason, &event.message);
         }
         if plan.selecting_all {
-            return Ok(None);
+            return Ok(());
         }
         let pods: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
         let revisions: Api<ControllerRevision> = Api::namespaced(self.client.clone(), namespace);
@@ -303,7 +316,7 @@ impl Syncer {
                 Err(e)
             }
             (Err(e), Ok(())) | (Ok(()), Err(e)) => Err(e),
-            (Ok(()), Ok(())) => Ok(plan.requeue_after),
+            (Ok(()), Ok(())) => Ok(()),
         }
     }
 

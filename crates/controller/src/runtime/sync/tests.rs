@@ -453,3 +453,21 @@ async fn expectations_on_recreate() {
         json!("uid-foo-2")
     );
 }
+
+#[tokio::test]
+async fn a_failed_sync_still_asks_for_its_min_ready_seconds_resync() {
+    // Upstream enqueues the minReadySeconds status resync even when the sync then fails; a
+    // rate-limited retry alone could come minutes later.
+    let api = FakeApi::default();
+    api.script().create_error = Some((500, "InternalError", "create failed", None));
+    let mut ds = new_daemon_set("foo");
+    if let Some(spec) = ds.spec.as_mut() {
+        spec.min_ready_seconds = Some(30);
+    }
+    let mut ready = new_pod("foo-ready", "node-0", SIMPLE_DAEMON_LABELS, Some(&ds));
+    crate::fixtures::set_ready(&mut ready, true, jiff::Timestamp::now());
+    let (syncer, _caches) = syncer(&api, &[ds], &new_nodes(0, 2, &[]), &[ready]);
+    let (result, requeue_after) = syncer.sync_and_requeue(KEY).await;
+    assert!(matches!(result, Err(SyncError::Pods { .. })), "{result:?}");
+    assert_eq!(requeue_after, Some(std::time::Duration::from_secs(30)));
+}
