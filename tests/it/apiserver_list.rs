@@ -140,14 +140,15 @@ async fn later_pages_show_the_state_the_first_page_was_read_at() {
     )
     .await;
     assert_eq!(code, 200);
-    let patch = Request::builder()
-        .method(Method::PATCH)
-        .uri(format!("{CONFIG_MAPS}/d"))
-        .header("content-type", "application/merge-patch+json")
-        .body(Full::new(Bytes::from(r#"{"data":{"v":"new"}}"#)))
-        .expect("request");
-    let patched = service.clone().oneshot(patch).await.expect("infallible");
-    assert_eq!(patched.status(), 200);
+    let (code, patched) = crate::support::call_raw(
+        &service,
+        Method::PATCH,
+        &format!("{CONFIG_MAPS}/d"),
+        "application/merge-patch+json",
+        r#"{"data":{"v":"new"}}"#,
+    )
+    .await;
+    assert_eq!(code, 200, "{patched}");
     create(&service, "e", "new").await;
 
     let (code, page2) = call(

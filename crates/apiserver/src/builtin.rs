@@ -260,7 +260,11 @@ async fn run_namespace_controller(service: ApiService, ca_pem: String) -> Stoppe
         for event in &events {
             let object = &event.object;
             match object.resource {
-                "namespaces" if event.event != EventType::Deleted => mark(&object.name),
+                // Gone by other hands (its finalizers cleared): nothing left to wait for.
+                "namespaces" if event.event == EventType::Deleted => {
+                    terminating.remove(&object.name);
+                }
+                "namespaces" => mark(&object.name),
                 // The default ServiceAccount or root CA ConfigMap went: put it back.
                 "serviceaccounts" | "configmaps" if event.event == EventType::Deleted => {
                     mark(&object.namespace)
