@@ -33,8 +33,8 @@ pub struct UpArgs {
     /// Delay from a pod's binding to its containers running, e.g. `500ms`, `2s`.
     #[arg(long, default_value = "0s", value_parser = parse_duration, value_name = "DURATION")]
     pod_startup: Duration,
-    /// Delay from a pod's graceful delete to its simulated containers stopping and the final
-    /// delete; never later than the pod's grace period.
+    /// Delay from a pod's graceful delete (after its preStop hooks) to its simulated containers
+    /// stopping and the final delete; never later than the pod's grace period.
     #[arg(long, default_value = "0s", value_parser = parse_duration, value_name = "DURATION")]
     pod_deletion_delay: Duration,
     /// How long a node may miss heartbeats before it turns Unknown (upstream 50s).

@@ -337,9 +337,10 @@ async fn should_rollback_without_unnecessary_restarts() {
     );
 }
 
-/// §5.4 #8: maxSurge 20% / maxUnavailable 0 / minReadySeconds 10 as upstream — per node the
-/// new pod is Available before the old one goes, while the test injects upstream's faults (an
-/// old pod forced unready, a random pod deleted) and the monitor checks upstream's invariants.
+/// §5.4 #8: maxSurge 20% / maxUnavailable 0 / minReadySeconds 10 and a 15 s preStop sleep as
+/// upstream — per node the new pod is Available before the old one goes, old pods stay
+/// Terminating through their hook, while the test injects upstream's faults (an old pod forced
+/// unready, a random pod deleted) and the monitor checks upstream's invariants.
 #[tokio::test(flavor = "multi_thread", worker_threads = 3)]
 async fn should_surge_pods_onto_nodes_when_spec_was_updated_and_update_strategy_is_rolling_update()
 {
@@ -349,7 +350,7 @@ async fn should_surge_pods_onto_nodes_when_spec_was_updated_and_update_strategy_
     let manifest = manifest(OLD_IMAGE, surge, &format!("  minReadySeconds: {SURGE_MIN_READY}"))
         .replace(
             "        ports:",
-            "        env:\n        - name: VERSION\n          value: \"1\"\n        readinessProbe:\n          exec:\n            command: [\"true\"]\n        ports:",
+            "        env:\n        - name: VERSION\n          value: \"1\"\n        lifecycle:\n          preStop:\n            exec:\n              command: [\"/bin/sh\", \"-c\", \"sleep 15\"]\n        readinessProbe:\n          exec:\n            command: [\"true\"]\n        ports:",
         );
     k.apply(&manifest).ok();
     rollout_done_within(&k, SURGE_TIMEOUT);
@@ -447,10 +448,28 @@ async fn should_surge_pods_onto_nodes_when_spec_was_updated_and_update_strategy_
         monitor.violations().join("\n")
     );
     assert!(!monitor.surged_nodes().is_empty(), "no node ever surged");
+    // Every old pod the rollout replaced ran its 15 s preStop sleep before going (seen from the
+    // watch, so allow for its delay).
+    let terminations = monitor.terminations();
+    let replaced: Vec<_> = before
+        .iter()
+        .filter_map(|uid| terminations.get(uid))
+        .collect();
+    assert!(!replaced.is_empty(), "no old pod seen terminating");
+    assert!(
+        replaced.iter().all(|took| **took >= PRE_STOP_SEEN),
+        "old pods went before their preStop sleep ended: {replaced:?}"
+    );
 }
 
+/// The least time an old pod of the surge test may be seen terminating: its preStop sleeps 15 s;
+/// the watch may show the deletion a little late.
+const PRE_STOP_SEEN: k8s_openapi::jiff::SignedDuration =
+    k8s_openapi::jiff::SignedDuration::from_secs(12);
+
 /// Upstream's minReadySeconds for the surge test. Each node then takes ≥ 10 s, one node at a
-/// time (maxSurge 20% of 3 = 1): about 35 s for the rollout.
+/// time (maxSurge 20% of 3 = 1): about 35 s for the rollout, and 15 s more for the last old
+/// pod's preStop sleep.
 const SURGE_MIN_READY: i64 = 10;
 // Generous: one run under heavy machine load took over 90 s.
 const SURGE_TIMEOUT: Duration = Duration::from_secs(150);

@@ -38,6 +38,10 @@ struct State {
     violations: Vec<String>,
     /// UIDs of pods seen terminating or deleted.
     deleted: BTreeSet<String>,
+    /// Pods seen terminating, by UID: since when.
+    terminating_since: BTreeMap<String, Timestamp>,
+    /// How long each pod seen terminating took to go, by UID.
+    terminations: BTreeMap<String, SignedDuration>,
     /// Nodes seen with two active pods at once.
     surged: BTreeSet<String>,
     /// Nodes that have had an available pod since the monitor started (or since a fault the
@@ -130,6 +134,11 @@ impl Monitor {
         self.lock().deleted.clone()
     }
 
+    /// How long each pod seen terminating took to go, by UID.
+    pub fn terminations(&self) -> BTreeMap<String, SignedDuration> {
+        self.lock().terminations.clone()
+    }
+
     /// Nodes seen running two active daemon pods at once (surge in action).
     pub fn surged_nodes(&self) -> BTreeSet<String> {
         self.lock().surged.clone()
@@ -211,6 +220,11 @@ impl State {
                 }
                 Event::Delete(pod) => {
                     self.gone(&pod);
+                    let uid = pod.metadata.uid.as_deref().unwrap_or_default();
+                    if let Some(since) = self.terminating_since.remove(uid) {
+                        let took = Timestamp::now().duration_since(since);
+                        self.terminations.insert(uid.to_string(), took);
+                    }
                     self.pods
                         .remove(pod.metadata.uid.as_deref().unwrap_or_default());
                 }
@@ -234,6 +248,11 @@ impl State {
     /// A pod is terminating or deleted.
     fn gone(&mut self, pod: &Pod) {
         let uid = pod.metadata.uid.clone().unwrap_or_default();
+        if pod.metadata.deletion_timestamp.is_some() {
+            self.terminating_since
+                .entry(uid.clone())
+                .or_insert_with(Timestamp::now);
+        }
         if self.faulted.contains(&uid) {
             self.established.remove(target_node(pod));
         }

@@ -7,6 +7,7 @@
 
 pub mod node_status;
 pub mod pod_status;
+pub mod termination;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -60,7 +61,8 @@ pub struct KubeletOptions {
     pub status_report_interval: Duration,
     /// Pod timing (startup delay, crash back-off).
     pub pod_timing: PodTiming,
-    /// Delay before a gracefully deleted pod's final DELETE (never later than its deadline).
+    /// How long a gracefully deleted pod's containers take to exit after its preStop hooks,
+    /// before its final DELETE (never later than its deletion timestamp).
     pub deletion_delay: Duration,
 }
 
@@ -114,6 +116,8 @@ struct Kubelets {
     pods: HashMap<String, Arc<Pod>>,
     pods_by_node: HashMap<String, HashSet<String>>,
     pod_ips: HashMap<String, String>,
+    /// Pods being deleted, by key: when their kubelet first saw the deletion.
+    deletions_seen: HashMap<String, Timestamp>,
     used_ips: HashSet<String>,
     next_pod_ip: u32,
     next_node_ip: u32,
@@ -148,6 +152,7 @@ pub(crate) async fn run(
         pods: HashMap::new(),
         pods_by_node: HashMap::new(),
         pod_ips: HashMap::new(),
+        deletions_seen: HashMap::new(),
         used_ips: HashSet::new(),
         next_pod_ip: 0,
         next_node_ip: 0,
@@ -286,15 +291,24 @@ impl Kubelets {
             self.used_ips.insert(ip.clone());
             self.pod_ips.insert(key.clone(), ip);
         }
-        if let (Some(deadline), Some(uid)) = (&pod.metadata.deletion_timestamp, &pod.metadata.uid) {
-            // Stop "containers" after the configured delay, never after the grace deadline.
-            let until_deadline = deadline.0.duration_since(Timestamp::now());
-            let until_deadline = Duration::try_from(until_deadline).unwrap_or(Duration::ZERO);
-            let delay = self.options.deletion_delay.min(until_deadline);
-            self.timers.push(
-                Instant::now() + delay,
-                Timer::Delete(key.clone(), uid.clone()),
-            );
+        if pod.metadata.deletion_timestamp.is_some() {
+            // Its hooks start when the kubelet first sees the deletion; a shorter grace period
+            // given later can only bring the stop forward.
+            let observed = *self
+                .deletions_seen
+                .entry(key.clone())
+                .or_insert_with(Timestamp::now);
+            if let (Some(stopped), Some(uid)) = (
+                termination::stopped_at(&pod, observed, self.options.deletion_delay),
+                &pod.metadata.uid,
+            ) {
+                let wait = stopped.duration_since(Timestamp::now());
+                let wait = Duration::try_from(wait).unwrap_or(Duration::ZERO);
+                self.timers.push(
+                    Instant::now() + wait,
+                    Timer::Delete(key.clone(), uid.clone()),
+                );
+            }
         } else {
             self.dirty_pods.insert(key.clone());
         }
@@ -312,6 +326,7 @@ impl Kubelets {
         {
             set.remove(key);
         }
+        self.deletions_seen.remove(key);
         if let Some(ip) = self.pod_ips.remove(key) {
             self.used_ips.remove(&ip);
         }
@@ -413,9 +428,15 @@ impl Kubelets {
             if !self.runs_pod(pod) || everynode_core::pod::is_pod_terminal(pod) {
                 continue;
             }
-            if pod.metadata.deletion_timestamp.is_some() {
-                let write = delete_write(pod);
-                self.writes.push(write);
+            if let Some(stopped) = self.deletions_seen.get(&key).and_then(|observed| {
+                termination::stopped_at(pod, *observed, self.options.deletion_delay)
+            }) {
+                // A kubelet resuming after the pod stopped deletes it now; otherwise its
+                // Delete timer will.
+                if stopped <= now {
+                    let write = delete_write(pod);
+                    self.writes.push(write);
+                }
                 continue;
             }
             let accepted = pod
