@@ -366,6 +366,7 @@ async fn should_surge_pods_onto_nodes_when_spec_was_updated_and_update_strategy_
     )
     .await;
     monitor.track_versions();
+    monitor.judge_surge_decisions(1);
     k.run(&["set", "env", DS, "VERSION=2"]).ok();
     // Upstream injects a fault with probability 2/25 per 1 s poll; here each kind once, at a
     // seeded random poll, so every run exercises both.
@@ -448,6 +449,11 @@ async fn should_surge_pods_onto_nodes_when_spec_was_updated_and_update_strategy_
         monitor.violations().join("\n")
     );
     assert!(!monitor.surged_nodes().is_empty(), "no node ever surged");
+    let (creations, deletions) = monitor.judged();
+    assert!(
+        creations > 0 && deletions > 0,
+        "judged {creations} surge creations and {deletions} deletions"
+    );
     // Every old pod the rollout replaced ran its 15 s preStop sleep before going (seen from the
     // watch, so allow for its delay).
     let terminations = monitor.terminations();

@@ -1,6 +1,6 @@
 //! Property-style rollouts in process: seeded random sequences of template changes, node joins
 //! and leaves and pod failures under the invariant monitor; the budget holds throughout and the
-//! rollout completes once pods can become ready (issue 5 "Show", spec daemonset.md §2.4).
+//! rollout completes once pods can become ready (issue 5 "Show", spec daemonset.md §2.4, §2.5).
 
 use std::time::Duration;
 
@@ -18,6 +18,8 @@ use crate::support::monitor::{Limits, Monitor};
 /// How long the final convergence may take.
 const CONVERGE: Duration = Duration::from_secs(20);
 const SELECTOR: &str = "app=prop";
+/// Longer than the monitor's settling time for availability (its `decisions` module).
+const SETTLE_PAUSE: Duration = Duration::from_millis(2500);
 /// The simulated kubelet's fault-injection annotation (everynode-sim `ANNOTATION_SIMULATE`).
 const SIMULATE: &str = "everynode.dev/simulate";
 
@@ -84,7 +86,8 @@ fn rolled_out(ds: &DaemonSet, nodes: usize) -> bool {
         && status.number_available.unwrap_or(0) >= desired
 }
 
-async fn run_case(seed: u64) {
+/// Runs one seeded case; returns how many surge creations and deletions the monitor judged.
+async fn run_case(seed: u64) -> (usize, usize) {
     let mut rng = Rng(seed);
     let client = in_process(Default::default()).await;
     let gc = everynode_sim::garbage_collector::start(client.clone())
@@ -124,21 +127,26 @@ async fn run_case(seed: u64) {
         .expect("create");
     converge(&daemon_sets, names.len(), &format!("seed {seed}")).await;
 
+    // Without surge the state bounds hold at every moment (spec §2.4). With surge upstream
+    // bounds its decisions instead (spec §2.5): an unavailable old pod is replaced outside the
+    // budget and may turn available afterwards, and manage keeps the *oldest* of two outdated
+    // pods by creation second and name, ready or not. So surge cases check the per-node shape
+    // (at most one pod per revision, two in all) at every moment and judge each creation and
+    // deletion against maxSurge (the monitor's `decisions` module).
+    let surge = max_surge > 0;
     let limits = Limits {
-        // With surge, upstream guarantees the per-node shape (at most one pod per revision, two
-        // in all: always checked) but not availability or the surge count while templates change
-        // mid-rollout: manage keeps the *oldest* of two outdated pods by creationTimestamp (1 s
-        // resolution, then name), which may be the unready one. Those bounds are checked
-        // without surge only; see the surge scenario in rollout.rs for them.
-        max_unavailable: if max_surge > 0 {
+        max_unavailable: if surge {
             usize::MAX
         } else {
             max_unavailable as usize
         },
-        max_surge: if max_surge > 0 { usize::MAX } else { 0 },
+        max_surge: if surge { usize::MAX } else { 0 },
         min_ready_seconds: 0,
     };
     let monitor = Monitor::start(client.clone(), "default", SELECTOR, limits).await;
+    if surge {
+        monitor.judge_surge_decisions(max_surge as usize);
+    }
     let mut log = Vec::new();
     let mut version = 0;
     let mut next_node = names.len() + 1;
@@ -167,6 +175,7 @@ async fn run_case(seed: u64) {
             3 if names.len() > 2 => {
                 let name = names.remove(rng.below(names.len() as u64) as usize);
                 log.push(format!("leave {name}"));
+                monitor.node_leaves(&name);
                 nodes
                     .delete(&name, &DeleteParams::default())
                     .await
@@ -222,8 +231,14 @@ async fn run_case(seed: u64) {
             }
         }
         // A random pause so the perturbations land at different points of the rollout; this
-        // varies interleavings, it synchronizes nothing.
-        tokio::time::sleep(Duration::from_millis(rng.below(250))).await;
+        // varies interleavings, it synchronizes nothing. With surge, one pause in four lets
+        // the pods settle, so the next decisions are ones the monitor can judge.
+        let pause = if surge && rng.below(4) == 0 {
+            SETTLE_PAUSE
+        } else {
+            Duration::from_millis(rng.below(250))
+        };
+        tokio::time::sleep(pause).await;
     }
     version += 1;
     log.push(format!("template v{version} httpd:1 (final)"));
@@ -250,10 +265,12 @@ async fn run_case(seed: u64) {
         "seed {seed}, maxUnavailable {max_unavailable}, maxSurge {max_surge}: {log:#?}\n{}",
         violations.join("\n")
     );
+    let judged = monitor.judged();
     drop(monitor);
     controller.stop();
     sim.stop().await;
     gc.stop();
+    judged
 }
 
 async fn converge(api: &Api<DaemonSet>, nodes: usize, what: &str) {
@@ -274,7 +291,15 @@ async fn converge(api: &Api<DaemonSet>, nodes: usize, what: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_template_node_and_pod_changes_keep_the_budget_and_complete() {
+    let (mut creations, mut deletions) = (0, 0);
     for seed in 1..=8 {
-        run_case(seed).await;
+        let judged = run_case(seed).await;
+        creations += judged.0;
+        deletions += judged.1;
     }
+    // The surge seeds' decision checks must have had decisions to judge.
+    assert!(
+        creations > 0 && deletions > 0,
+        "judged {creations} surge creations and {deletions} deletions"
+    );
 }

@@ -5,6 +5,8 @@
 //! (Ready condition plus minReadySeconds, upstream `podutil.IsPodAvailable`) from the watch
 //! stream, which is ordered by resourceVersion, so each evaluation sees one consistent state.
 
+mod decisions;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -42,6 +44,18 @@ struct State {
     terminating_since: BTreeMap<String, Timestamp>,
     /// How long each pod seen terminating took to go, by UID.
     terminations: BTreeMap<String, SignedDuration>,
+    /// The DaemonSet's `minReadySeconds`.
+    min_ready_seconds: i64,
+    /// With [`Monitor::judge_surge_decisions`]: the maxSurge each decision is judged against.
+    judged_max_surge: Option<usize>,
+    /// When the monitor first saw each pod, by UID.
+    first_seen: BTreeMap<String, Timestamp>,
+    /// When the monitor first saw each pod available, by UID (while it stays so).
+    available_since: BTreeMap<String, Timestamp>,
+    /// Nodes the test removes (see [`Monitor::node_leaves`]).
+    left_nodes: BTreeSet<String>,
+    /// How many creations and deletions were judged (not skipped as unsettled or disturbed).
+    judged: (usize, usize),
     /// Nodes seen with two active pods at once.
     surged: BTreeSet<String>,
     /// Nodes that have had an available pod since the monitor started (or since a fault the
@@ -89,7 +103,10 @@ impl Monitor {
         let node_events = watcher::watcher(nodes, watcher::Config::default())
             .map(|e| e.map(|e| Update::Node(Box::new(e))));
         let mut stream = Box::pin(futures::stream::select(pod_events, node_events));
-        let state = Arc::new(Mutex::new(State::default()));
+        let state = Arc::new(Mutex::new(State {
+            min_ready_seconds: limits.min_ready_seconds,
+            ..State::default()
+        }));
         let shared = state.clone();
         let task = tokio::spawn(async move {
             while let Some(update) = stream.next().await {
@@ -159,6 +176,25 @@ impl Monitor {
         self.lock().faulted_unready.insert(uid.to_string());
     }
 
+    /// From now on judges each surge decision as the watch shows it (see the `decisions`
+    /// module): use instead of the state bounds of [`Limits`] when templates change
+    /// mid-rollout with maxSurge.
+    pub fn judge_surge_decisions(&self, max_surge: usize) {
+        self.lock().judged_max_surge = Some(max_surge);
+    }
+
+    /// How many surge creations and deletions were judged so far (the rest were not the
+    /// controller's budgeted decisions, or came too soon after a change it may not have seen).
+    pub fn judged(&self) -> (usize, usize) {
+        self.lock().judged
+    }
+
+    /// Declares that the test is about to delete `node`: the pods its removal takes are not
+    /// the rollout's decisions.
+    pub fn node_leaves(&self, node: &str) {
+        self.lock().left_nodes.insert(node.to_string());
+    }
+
     /// Counts `node` against maxUnavailable from now on even though it has no available pod
     /// (upstream's rollback check counts every unavailable pod, whatever made it so).
     pub fn establish(&self, node: &str) {
@@ -207,26 +243,22 @@ impl State {
             Update::Pod(event) => match *event {
                 Event::Init => self.pods.clear(),
                 Event::InitDone => self.pods_synced = true,
-                Event::InitApply(pod) | Event::Apply(pod) => {
-                    let uid = pod.metadata.uid.clone().unwrap_or_default();
-                    if pod.metadata.deletion_timestamp.is_some() {
-                        self.gone(&pod);
-                    } else if self.faulted_unready.contains(&uid)
-                        && (!is_active(&pod) || !is_available(&pod, 0, Timestamp::now()))
-                    {
-                        self.established.remove(target_node(&pod));
-                    }
-                    self.pods.insert(uid, pod);
+                Event::InitApply(pod) => self.store_pod(pod),
+                Event::Apply(pod) => {
+                    self.judge_update(&pod, false);
+                    self.store_pod(pod);
                 }
                 Event::Delete(pod) => {
+                    self.judge_update(&pod, true);
                     self.gone(&pod);
                     let uid = pod.metadata.uid.as_deref().unwrap_or_default();
                     if let Some(since) = self.terminating_since.remove(uid) {
                         let took = Timestamp::now().duration_since(since);
                         self.terminations.insert(uid.to_string(), took);
                     }
-                    self.pods
-                        .remove(pod.metadata.uid.as_deref().unwrap_or_default());
+                    self.first_seen.remove(uid);
+                    self.available_since.remove(uid);
+                    self.pods.remove(uid);
                 }
             },
             Update::Node(event) => match *event {
@@ -242,6 +274,53 @@ impl State {
                     self.established.remove(name);
                 }
             },
+        }
+    }
+
+    fn store_pod(&mut self, pod: Pod) {
+        let uid = pod.metadata.uid.clone().unwrap_or_default();
+        let now = Timestamp::now();
+        if pod.metadata.deletion_timestamp.is_some() {
+            self.gone(&pod);
+        } else if self.faulted_unready.contains(&uid)
+            && (!is_active(&pod) || !is_available(&pod, 0, now))
+        {
+            self.established.remove(target_node(&pod));
+        }
+        self.first_seen.entry(uid.clone()).or_insert(now);
+        self.note_availability(&pod, self.min_ready_seconds, now);
+        self.pods.insert(uid, pod);
+    }
+
+    /// With [`Monitor::judge_surge_decisions`], judges the creation or deletion an update
+    /// (or with `removed`, the removal) of `pod` shows, against the state just before it.
+    fn judge_update(&mut self, pod: &Pod, removed: bool) {
+        let Some(max_surge) = self.judged_max_surge else {
+            return;
+        };
+        if !(self.pods_synced && self.nodes_synced) {
+            return;
+        }
+        let now = Timestamp::now();
+        let uid = pod.metadata.uid.as_deref().unwrap_or_default();
+        match self.pods.get(uid) {
+            None if pod.metadata.deletion_timestamp.is_none() => {
+                self.judge_creation(pod, max_surge, now);
+            }
+            Some(before)
+                if before.metadata.deletion_timestamp.is_none()
+                    && (removed || pod.metadata.deletion_timestamp.is_some()) =>
+            {
+                let before = before.clone();
+                self.judge_deletion(&before, now);
+            }
+            _ => {}
+        }
+    }
+
+    fn violation(&mut self, now: Timestamp, what: String) {
+        if self.violations.len() < MAX_VIOLATIONS {
+            self.violations.push(format!("at {now}: {what}"));
         }
     }
 
@@ -329,9 +408,7 @@ impl State {
             found.extend(self.check_versions(limits, now));
         }
         for v in found {
-            if self.violations.len() < MAX_VIOLATIONS {
-                self.violations.push(format!("at {now}: {v}"));
-            }
+            self.violation(now, v);
         }
     }
 }
