@@ -178,7 +178,8 @@ impl Monitor {
 
     /// From now on judges each surge decision as the watch shows it (see the `decisions`
     /// module): use instead of the state bounds of [`Limits`] when templates change
-    /// mid-rollout with maxSurge.
+    /// mid-rollout with maxSurge. Pods the monitor listed at start count as long available, so
+    /// start it only once the controller has reported them (a finished rollout).
     pub fn judge_surge_decisions(&self, max_surge: usize) {
         self.lock().judged_max_surge = Some(max_surge);
     }

@@ -13,7 +13,8 @@
 //!   then name, upstream `podByCreationTimestampAndPhase`, ready or not).
 //!
 //! The controller decides on a cache that may lag this watch. A pod's availability counts only
-//! once the monitor has seen it for [`SETTLED`]; pods the test broke and nodes that left are not
+//! once the monitor has seen it for [`SETTLED`] (or from the start, for pods in its initial
+//! list, since the monitor starts after a finished rollout); pods the test broke and nodes that left are not
 //! judged, so every check errs towards passing an upstream-faithful controller.
 
 use std::cmp::Ordering;
@@ -28,11 +29,18 @@ use super::{State, describe, hash_of, is_active, is_available, target_node};
 const SETTLED: SignedDuration = SignedDuration::from_secs(2);
 
 impl State {
-    /// Records when `pod` was first seen available (for [`SETTLED`]).
+    /// Records when `pod` was first seen available (for [`SETTLED`]). Pods available in the
+    /// initial list count as settled already: the monitor is started once the controller has
+    /// reported them (after a rollout finished).
     pub(super) fn note_availability(&mut self, pod: &Pod, min_ready_seconds: i64, now: Timestamp) {
         let uid = pod.metadata.uid.clone().unwrap_or_default();
         if is_active(pod) && is_available(pod, min_ready_seconds, now) {
-            self.available_since.entry(uid).or_insert(now);
+            let since = if self.pods_synced {
+                now
+            } else {
+                now.checked_sub(SETTLED).unwrap_or(now)
+            };
+            self.available_since.entry(uid).or_insert(since);
         } else {
             self.available_since.remove(&uid);
         }
