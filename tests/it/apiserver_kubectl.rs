@@ -1,5 +1,5 @@
 //! The real kubectl against a real `everynode apiserver`: apply, get, label, annotate, taint,
-//! patch, edit, watch, field selectors, delete and namespaces.
+//! patch, edit, watch, field selectors, delete, namespaces and explain.
 
 use std::io::{BufRead, BufReader};
 use std::time::Duration;
@@ -106,6 +106,57 @@ fn pinned_kubectl_versions_work() {
             .ok();
         let label = kubectl.jsonpath(&["get", "ds", "fluentd"], "{.metadata.labels.seen-by}");
         assert_eq!(label, format!("1.{minor}"));
+    }
+}
+
+/// `kubectl explain` reads the kinds' schemas from the OpenAPI v3 documents.
+#[test]
+fn explain_describes_fields_from_the_openapi_schemas() {
+    let server = Server::apiserver();
+    for minor in [27, 33] {
+        let kubectl = Kubectl::version(&server.kubeconfig(), minor);
+        let out = kubectl
+            .run(&["explain", "daemonset.spec.updateStrategy"])
+            .ok();
+        for line in [
+            "GROUP:      apps",
+            "KIND:       DaemonSet",
+            "FIELD: updateStrategy <DaemonSetUpdateStrategy>",
+            "  rollingUpdate\t<RollingUpdateDaemonSet>",
+            "  type\t<string>",
+        ] {
+            assert!(
+                out.lines().any(|l| l == line),
+                "kubectl 1.{minor}: no {line:?} in\n{out}"
+            );
+        }
+        assert!(
+            out.contains("Type of daemon set update."),
+            "kubectl 1.{minor}: {out}"
+        );
+        let out = kubectl
+            .run(&["explain", "pods.spec.containers.lifecycle.preStop"])
+            .ok();
+        assert!(
+            out.contains("FIELD: preStop <LifecycleHandler>"),
+            "kubectl 1.{minor}: {out}"
+        );
+        let missing = kubectl.run(&["explain", "ds.spec.nodeName"]).err();
+        assert!(
+            missing.contains(r#"field "nodeName" does not exist"#),
+            "kubectl 1.{minor}: {missing}"
+        );
+    }
+    // Core kinds and the other groups too.
+    let kubectl = Kubectl::new(&server.kubeconfig());
+    for (resource, kind) in [
+        ("nodes", "KIND:       Node"),
+        ("leases", "KIND:       Lease"),
+        ("controllerrevisions", "KIND:       ControllerRevision"),
+        ("clusterroles", "KIND:       ClusterRole"),
+    ] {
+        let out = kubectl.run(&["explain", resource]).ok();
+        assert!(out.lines().any(|l| l == kind), "{resource}: {out}");
     }
 }
 

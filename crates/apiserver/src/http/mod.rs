@@ -9,6 +9,7 @@ mod discovery;
 mod events;
 mod filter;
 mod openapi;
+mod openapi_schemas;
 mod openapi_v2;
 mod query;
 mod read;

@@ -1,15 +1,22 @@
-//! A minimal OpenAPI v3 document: exactly what kubectl's validation decision reads (api.md §2).
+//! The OpenAPI v3 documents, one per group version: what kubectl's validation decision and `kubectl explain` read (api.md §2).
 //!
 //! Each kind gets its PATCH operation with a `fieldValidation` query parameter, which tells
-//! kubectl that the server validates fields itself. No request-body schemas are advertised on
-//! purpose: with them kubectl would compute apply patches from (empty) schemas instead of its
-//! compiled-in struct tags.
+//! kubectl that the server validates fields itself, and its schema under `components`
+//! (`openapi_schemas`). No request bodies are advertised on purpose: kubectl computes apply
+//! patches from the OpenAPI schemas only when the PATCH operation advertises a strategic merge
+//! body, and ours lack upstream's patch-merge-key extensions, so it keeps its compiled-in struct
+//! tags. The documents never change while the server runs, so they are built once.
 
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use bytes::Bytes;
 use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::body::{self, ResponseBody};
 use super::discovery::GIT_VERSION;
+use super::openapi_schemas;
 use crate::error::ApiError;
 use crate::resources::{self, RESOURCES};
 
@@ -32,25 +39,45 @@ fn hash(text: &str) -> String {
     format!("{h:016X}")
 }
 
+/// One group version's document, serialized, and its content hash.
+struct Document {
+    json: Bytes,
+    hash: String,
+}
+
+/// Every document by key (`api/v1`, `apis/apps/v1`, …).
+fn documents() -> &'static BTreeMap<String, Document> {
+    static DOCUMENTS: OnceLock<BTreeMap<String, Document>> = OnceLock::new();
+    DOCUMENTS.get_or_init(|| {
+        resources::groups()
+            .into_iter()
+            .map(|(group, version)| {
+                let text = document_for(group, version).to_string();
+                let hash = hash(&text);
+                let document = Document {
+                    json: Bytes::from(text),
+                    hash,
+                };
+                (key(group, version), document)
+            })
+            .collect()
+    })
+}
+
 pub fn index() -> http::Response<ResponseBody> {
-    let mut paths = serde_json::Map::new();
-    for (group, version) in resources::groups() {
-        let key = key(group, version);
-        let doc = document_for(group, version).to_string();
-        paths.insert(
-            key.clone(),
-            json!({"serverRelativeURL": format!("/openapi/v3/{key}?hash={}", hash(&doc))}),
-        );
-    }
+    let paths: serde_json::Map<String, Value> = documents()
+        .iter()
+        .map(|(key, doc)| {
+            let url = format!("/openapi/v3/{key}?hash={}", doc.hash);
+            (key.clone(), json!({"serverRelativeURL": url}))
+        })
+        .collect();
     body::json(StatusCode::OK, &json!({"paths": paths}))
 }
 
 pub fn document(path: &str) -> Result<http::Response<ResponseBody>, ApiError> {
-    let (group, version) = resources::groups()
-        .into_iter()
-        .find(|(g, v)| key(g, v) == path)
-        .ok_or_else(ApiError::no_route)?;
-    Ok(body::json(StatusCode::OK, &document_for(group, version)))
+    let doc = documents().get(path).ok_or_else(ApiError::no_route)?;
+    Ok(body::json_bytes(StatusCode::OK, doc.json.clone()))
 }
 
 fn document_for(group: &str, version: &str) -> Value {
@@ -89,6 +116,6 @@ fn document_for(group: &str, version: &str) -> Value {
         "openapi": "3.0.0",
         "info": {"title": "Kubernetes", "version": GIT_VERSION},
         "paths": paths,
-        "components": {"schemas": {}},
+        "components": {"schemas": openapi_schemas::components(group, version)},
     })
 }
