@@ -11,6 +11,7 @@ pub mod informer;
 pub mod leader;
 pub mod metrics;
 pub mod node_updates;
+mod pods_by_node;
 pub mod queue;
 pub mod sync;
 
@@ -26,6 +27,7 @@ use handlers::Handlers;
 use informer::{Informer, SharedInformers};
 use metrics::Metrics;
 use node_updates::NodeUpdates;
+use pods_by_node::PodsByNode;
 use queue::WorkQueue;
 use sync::Syncer;
 
@@ -88,8 +90,13 @@ impl Controller {
         };
         let _ = handler_slot.set(handlers.clone());
         let on_pod = handlers.clone();
+        let pods_by_node = PodsByNode::default();
+        let index = pods_by_node.clone();
         let pods = &informers.pods;
-        pods.add_handler(move |change| on_pod.pod(change));
+        pods.add_handler(move |change| {
+            index.apply(&change);
+            on_pod.pod(change);
+        });
         let on_node = handlers.clone();
         let nodes = &informers.nodes;
         nodes.add_handler(move |change| on_node.node(change));
@@ -117,7 +124,7 @@ impl Controller {
         let node_updates = NodeUpdates {
             daemon_sets: daemon_sets.store.clone(),
             nodes: nodes.store.clone(),
-            pods: pods.store.clone(),
+            pods_by_node,
             queue: queue.clone(),
         };
         // As many node-update workers as sync workers (newest upstream).

@@ -1,14 +1,12 @@
 //! The node-update worker: for one changed node, which DaemonSets need a sync (spec §1.1 C7,
 //! newest upstream `syncNodeUpdate`).
 
-use std::collections::HashSet;
-
-use everynode_core::pod::controller_ref_of_kind;
 use k8s_openapi::api::apps::v1::DaemonSet;
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::Node;
 use kube::runtime::reflector::{ObjectRef, Store};
 
 use super::handlers::key_of;
+use super::pods_by_node::PodsByNode;
 use super::queue::WorkQueue;
 use crate::plan::should_run::{DaemonFitter, node_change_needs_sync};
 
@@ -17,7 +15,7 @@ use crate::plan::should_run::{DaemonFitter, node_change_needs_sync};
 pub struct NodeUpdates {
     pub daemon_sets: Store<DaemonSet>,
     pub nodes: Store<Node>,
-    pub pods: Store<Pod>,
+    pub pods_by_node: PodsByNode,
     /// The DaemonSet queue.
     pub queue: WorkQueue,
 }
@@ -30,22 +28,7 @@ impl NodeUpdates {
         let Some(node) = self.nodes.get(&ObjectRef::new(name)) else {
             return;
         };
-        // `namespace/name` of every DaemonSet with a pod bound to this node (upstream indexes
-        // pods by node name and groups them by their DaemonSet controller reference's name).
-        let with_pod: HashSet<String> = self
-            .pods
-            .state()
-            .iter()
-            .filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(name))
-            .filter_map(|p| {
-                let owner = controller_ref_of_kind(&p.metadata, "DaemonSet")?;
-                Some(format!(
-                    "{}/{}",
-                    p.metadata.namespace.as_deref().unwrap_or_default(),
-                    owner.name
-                ))
-            })
-            .collect();
+        let with_pod = self.pods_by_node.daemon_sets_on(name);
         for ds in self.daemon_sets.state() {
             let key = key_of(&ds.metadata);
             let fit = DaemonFitter::new(&ds).fit(&node);

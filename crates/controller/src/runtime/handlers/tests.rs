@@ -16,6 +16,7 @@ use crate::fixtures::{
 use crate::plan::pod_template::controller_owner_ref;
 use crate::runtime::expectations::Expectations;
 use crate::runtime::node_updates::NodeUpdates;
+use crate::runtime::pods_by_node::PodsByNode;
 use crate::runtime::queue::WorkQueue;
 
 /// Upstream `simpleDaemonSetLabel2`.
@@ -30,13 +31,12 @@ struct Harness {
     node_updates: NodeUpdates,
     daemon_sets: Writer<DaemonSet>,
     nodes: Writer<Node>,
-    pods: Writer<Pod>,
+    pods_by_node: PodsByNode,
 }
 
 fn harness() -> Harness {
     let (ds_store, daemon_sets): (Store<DaemonSet>, _) = store();
     let (node_store, nodes): (Store<Node>, _) = store();
-    let (pod_store, pods): (Store<Pod>, _) = store();
     let queue = WorkQueue::default();
     let handlers = Handlers {
         queue: queue.clone(),
@@ -47,15 +47,15 @@ fn harness() -> Harness {
     let node_updates = NodeUpdates {
         daemon_sets: ds_store,
         nodes: node_store,
-        pods: pod_store,
+        pods_by_node: PodsByNode::default(),
         queue,
     };
     Harness {
         handlers,
+        pods_by_node: node_updates.pods_by_node.clone(),
         node_updates,
         daemon_sets,
         nodes,
-        pods,
     }
 }
 
@@ -71,8 +71,8 @@ impl Harness {
     }
 
     fn add_pod(&mut self, pod: &Pod) {
-        self.pods
-            .apply_watcher_event(&watcher::Event::Apply(pod.clone()));
+        self.pods_by_node
+            .apply(&(None, Some(Arc::new(pod.clone()))));
     }
 
     /// Both strategies of upstream's `updateStrategies()` loop give the same answers here: the
