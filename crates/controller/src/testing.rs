@@ -153,11 +153,11 @@ impl Sim {
 
     /// Carries a plan out.
     pub fn apply(&mut self, p: &Plan) {
-        for name in &p.adopt_pods {
+        for claim in &p.adopt_pods {
             if let Some(pod) = self
                 .pods
                 .iter_mut()
-                .find(|x| x.metadata.name.as_ref() == Some(name))
+                .find(|x| x.metadata.name.as_ref() == Some(&claim.name))
             {
                 pod.metadata.owner_references = Some(vec![controller_owner_ref(&self.ds)]);
             }

@@ -10,6 +10,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::runtime::RawExtension;
 use serde_json::Value;
 
+use super::Claim;
 use super::hash::{compute_hash, revision_data};
 use super::pod_template::controller_owner_ref;
 
@@ -55,9 +56,9 @@ pub struct HistoryPlan {
     /// Legacy CRs without a hash label: set the label to the CR's name (H4).
     pub label_fixups: Vec<String>,
     /// Orphan CRs matching the selector, to adopt (spec §1.5 P3).
-    pub adopt: Vec<String>,
+    pub adopt: Vec<Claim>,
     /// Owned CRs no longer matching the selector, to release (P3).
-    pub release: Vec<String>,
+    pub release: Vec<Claim>,
     /// Old revisions, for [`revisions_to_clean_up`].
     pub old: Vec<OldRevision>,
 }
@@ -107,7 +108,7 @@ pub fn plan_history<'p>(
         match controller_ref(&cr.metadata) {
             Some(owner) if owner.uid == ds_uid => {
                 if !labels_match {
-                    plan.release.push(name);
+                    plan.release.push(Claim::of(&cr.metadata));
                     continue;
                 }
             }
@@ -116,7 +117,7 @@ pub fn plan_history<'p>(
                 if !labels_match || cr.metadata.deletion_timestamp.is_some() {
                     continue;
                 }
-                plan.adopt.push(name.clone());
+                plan.adopt.push(Claim::of(&cr.metadata));
             }
         }
         let hash = match hash_label(&cr.metadata) {

@@ -35,7 +35,7 @@ pub use backoff::{BackoffEntry, FailedPodBackoff};
 pub use history::HistoryPlan;
 pub use rolling::RollingError;
 pub use status::StatusCounters;
-pub use types::{DeleteReason, PlanEvent, PodDelete};
+pub use types::{Claim, DeleteReason, PlanEvent, PodDelete};
 
 use history::{HistoryError, plan_history, revisions_to_clean_up};
 use node_plan::plan_manage;
@@ -83,9 +83,9 @@ pub struct Plan {
     /// History decisions (absent when the sync stops before S6).
     pub history: Option<HistoryPlan>,
     /// Orphan pods to adopt before anything else (spec §1.5 P2).
-    pub adopt_pods: Vec<String>,
+    pub adopt_pods: Vec<Claim>,
     /// Owned pods whose labels no longer match, to release.
-    pub release_pods: Vec<String>,
+    pub release_pods: Vec<Claim>,
     /// Nodes to create a daemon pod on, capped at `BurstReplicas` (spec §1.8 K1).
     pub creates: Vec<String>,
     /// The template creates use (spec §1.8 K2); pin it per node with [`pod_template::pod_for_node`].
@@ -137,8 +137,12 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     });
     let history = plan_history(ds, &selector, input.revisions, claimed)?;
     snap.hash = history.hash.clone();
-    out.adopt_pods = names(&snap.adopt);
-    out.release_pods = names(&snap.release);
+    out.adopt_pods = snap.adopt.iter().map(|p| Claim::of(&p.metadata)).collect();
+    out.release_pods = snap
+        .release
+        .iter()
+        .map(|p| Claim::of(&p.metadata))
+        .collect();
 
     let full_sync = input.expectations_satisfied;
     if full_sync {
@@ -193,10 +197,4 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
 /// (tests, benches) or shared ones (the executor's caches) lend them without copying.
 pub fn refs<T>(items: &[T]) -> Vec<&T> {
     items.iter().collect()
-}
-
-fn names(pods: &[&Pod]) -> Vec<String> {
-    pods.iter()
-        .map(|p| p.metadata.name.clone().unwrap_or_default())
-        .collect()
 }

@@ -43,6 +43,17 @@ impl StatusCounters {
             number_unavailable: s.number_unavailable.unwrap_or(0),
         }
     }
+
+    /// Sets the seven counters on `status`, keeping its other fields.
+    pub fn write_into(self, status: &mut DaemonSetStatus) {
+        status.desired_number_scheduled = self.desired_number_scheduled;
+        status.current_number_scheduled = self.current_number_scheduled;
+        status.number_misscheduled = self.number_misscheduled;
+        status.number_ready = self.number_ready;
+        status.number_available = Some(self.number_available);
+        status.updated_number_scheduled = Some(self.updated_number_scheduled);
+        status.number_unavailable = Some(self.number_unavailable);
+    }
 }
 
 /// Computes the counters (spec §1.10): only the oldest pod of a node (D4 order) is judged;
@@ -93,13 +104,7 @@ pub fn status_to_write(
     }
     // Other fields (collisionCount, conditions) are carried over from the object.
     let mut status = stored.cloned().unwrap_or_default();
-    status.desired_number_scheduled = counters.desired_number_scheduled;
-    status.current_number_scheduled = counters.current_number_scheduled;
-    status.number_misscheduled = counters.number_misscheduled;
-    status.number_ready = counters.number_ready;
-    status.number_available = Some(counters.number_available);
-    status.updated_number_scheduled = Some(counters.updated_number_scheduled);
-    status.number_unavailable = Some(counters.number_unavailable);
+    counters.write_into(&mut status);
     if observe_generation {
         status.observed_generation = Some(generation);
     }

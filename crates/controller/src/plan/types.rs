@@ -1,6 +1,8 @@
-//! The vocabulary of a plan: pod deletions with their reasons, and controller events.
+//! The vocabulary of a plan: objects to claim, pod deletions with their reasons, and controller events.
 
 use std::time::Duration;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 /// Why the planner deletes a pod; each variant names the rule that decided it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -59,5 +61,23 @@ pub(crate) fn earliest(a: Option<Duration>, b: Option<Duration>) -> Option<Durat
         (Some(x), Some(y)) => Some(x.min(y)),
         (x, None) => x,
         (None, y) => y,
+    }
+}
+
+/// A pod or ControllerRevision to adopt or release: its name, and its uid as the caches knew
+/// it, which the patch carries so that it fails if the object was replaced meanwhile (upstream
+/// `ClaimObject`'s uid precondition).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    pub name: String,
+    pub uid: Option<String>,
+}
+
+impl Claim {
+    pub fn of(meta: &ObjectMeta) -> Self {
+        Claim {
+            name: meta.name.clone().unwrap_or_default(),
+            uid: meta.uid.clone(),
+        }
     }
 }

@@ -74,21 +74,17 @@ impl Controller {
         let node_queue = WorkQueue::default();
         let expectations = Arc::new(Expectations::default());
         let metrics = Arc::new(Metrics::default());
-        // The handlers need the DaemonSet cache, which exists only once its informer does.
-        let handler_slot: Arc<std::sync::OnceLock<Handlers>> = Arc::default();
-        let slot = handler_slot.clone();
-        let daemon_sets = Informer::<DaemonSet>::spawn(client.clone(), move |change| {
-            if let Some(handlers) = slot.get() {
-                handlers.daemon_set(change);
-            }
-        });
+        // The handlers need the DaemonSet cache, so they are added once it exists (replaying
+        // whatever it already holds).
+        let daemon_sets = Informer::<DaemonSet>::spawn_shared(client.clone());
         let handlers = Handlers {
             queue: queue.clone(),
             node_updates: node_queue.clone(),
             expectations: expectations.clone(),
             daemon_sets: daemon_sets.store.clone(),
         };
-        let _ = handler_slot.set(handlers.clone());
+        let on_daemon_set = handlers.clone();
+        daemon_sets.add_handler(move |change| on_daemon_set.daemon_set(change));
         let on_pod = handlers.clone();
         let pods_by_node = PodsByNode::default();
         let index = pods_by_node.clone();

@@ -4,7 +4,6 @@
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -21,7 +20,7 @@ use super::expectations::Expectations;
 use super::handlers::key_of;
 use super::metrics::Metrics;
 use crate::plan::history::{CollisionDecision, on_revision_collision};
-use crate::plan::{FailedPodBackoff, Plan, PlanInput, pod_template};
+use crate::plan::{Claim, FailedPodBackoff, Plan, PlanInput, StatusCounters, pod_template};
 
 /// The first batch of creates; each next batch doubles (upstream `SlowStartInitialBatchSize`).
 const SLOW_START_INITIAL_BATCH: usize = 1;
@@ -162,41 +161,11 @@ impl Syncer {
                 return (Err(SyncError::Plan { key, source }), None);
             }
         };
-        // The uids of the objects to adopt or release, from the caches the plan read: each
-        // patch carries its object's uid so it fails if the object was replaced meanwhile.
-        let wanted =
-            |names: &[String], name: Option<&String>| name.is_some_and(|n| names.contains(n));
-        let mut uids = HashMap::new();
-        let claimed_pods = [plan.adopt_pods.as_slice(), plan.release_pods.as_slice()].concat();
-        for pod in pod_refs
-            .iter()
-            .filter(|p| wanted(&claimed_pods, p.metadata.name.as_ref()))
-        {
-            uids.insert(uid_key("Pod", &pod.metadata), pod.metadata.uid.clone());
-        }
-        if let Some(history) = &plan.history {
-            let claimed = [history.adopt.as_slice(), history.release.as_slice()].concat();
-            for revision in revisions
-                .iter()
-                .filter(|r| wanted(&claimed, r.metadata.name.as_ref()))
-            {
-                uids.insert(
-                    uid_key("ControllerRevision", &revision.metadata),
-                    revision.metadata.uid.clone(),
-                );
-            }
-        }
         let requeue_after = plan.requeue_after;
-        (self.carry_out(key, &ds, plan, &uids).await, requeue_after)
+        (self.carry_out(key, &ds, plan).await, requeue_after)
     }
 
-    async fn carry_out(
-        &self,
-        key: &str,
-        ds: &DaemonSet,
-        mut plan: Plan,
-        uids: &HashMap<String, Option<String>>,
-    ) -> Result<(), SyncError> {
+    async fn carry_out(&self, key: &str, ds: &DaemonSet, mut plan: Plan) -> Result<(), SyncError> {
         let namespace = ds.metadata.namespace.as_deref().unwrap_or_default();
         let api_error = |action: &'static str| {
             let key = key.to_owned();
@@ -225,26 +194,24 @@ impl Syncer {
             // lag a deletion; adopting for a DaemonSet that is gone or going would orphan again.
             self.recheck_live(ds).await?;
         }
-        let pod_uid = |name: &String| uid_of(uids, "Pod", namespace, name);
-        for pod in &plan.adopt_pods {
-            self.adopt(&pods, ds, pod, pod_uid(pod))
+        for claim in &plan.adopt_pods {
+            self.adopt(&pods, ds, claim)
                 .await
                 .map_err(api_error("adopt pod"))?;
         }
-        for pod in &plan.release_pods {
-            self.release(&pods, ds, pod, pod_uid(pod))
+        for claim in &plan.release_pods {
+            self.release(&pods, ds, claim)
                 .await
                 .map_err(api_error("release pod"))?;
         }
         if let Some(history) = &plan.history {
-            let revision_uid = |name: &String| uid_of(uids, "ControllerRevision", namespace, name);
-            for name in &history.adopt {
-                self.adopt(&revisions, ds, name, revision_uid(name))
+            for claim in &history.adopt {
+                self.adopt(&revisions, ds, claim)
                     .await
                     .map_err(api_error("adopt revision"))?;
             }
-            for name in &history.release {
-                self.release(&revisions, ds, name, revision_uid(name))
+            for claim in &history.release {
+                self.release(&revisions, ds, claim)
                     .await
                     .map_err(api_error("release revision"))?;
             }
@@ -587,25 +554,12 @@ impl Syncer {
     /// Sets the controller reference on an orphan (upstream `AdoptPod`: a strategic merge patch
     /// that also names the object's uid, so it fails as Invalid if the object was replaced).
     /// NotFound is ignored: the orphan is gone.
-    async fn adopt<K>(
-        &self,
-        api: &Api<K>,
-        ds: &DaemonSet,
-        name: &str,
-        uid: Option<&str>,
-    ) -> Result<(), kube::Error>
+    async fn adopt<K>(&self, api: &Api<K>, ds: &DaemonSet, claim: &Claim) -> Result<(), kube::Error>
     where
         K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
     {
         let owner = pod_template::controller_owner_ref(ds);
-        let mut patch = json!({"metadata": {"ownerReferences": [owner]}});
-        if let Some(uid) = uid {
-            patch["metadata"]["uid"] = json!(uid);
-        }
-        ignore_not_found(
-            api.patch(name, &PatchParams::default(), &Patch::Strategic(&patch))
-                .await,
-        )
+        ignore_not_found(patch_owner_references(api, claim, json!([owner])).await)
     }
 
     /// Removes the controller reference from an object the selector no longer matches (upstream
@@ -615,22 +569,14 @@ impl Syncer {
         &self,
         api: &Api<K>,
         ds: &DaemonSet,
-        name: &str,
-        uid: Option<&str>,
+        claim: &Claim,
     ) -> Result<(), kube::Error>
     where
         K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
     {
         let owner_uid = ds.metadata.uid.clone().unwrap_or_default();
-        let mut patch =
-            json!({"metadata": {"ownerReferences": [{"$patch": "delete", "uid": owner_uid}]}});
-        if let Some(uid) = uid {
-            patch["metadata"]["uid"] = json!(uid);
-        }
-        match api
-            .patch(name, &PatchParams::default(), &Patch::Strategic(&patch))
-            .await
-        {
+        let delete = json!([{"$patch": "delete", "uid": owner_uid}]);
+        match patch_owner_references(api, claim, delete).await {
             Err(kube::Error::Api(status)) if status.code == 404 || status.code == 422 => Ok(()),
             other => other.map(|_| ()),
         }
@@ -668,27 +614,13 @@ impl Syncer {
             attempt += 1;
             current = api.get(&name).await?;
             let fresh = current.status.get_or_insert_with(Default::default);
-            copy_counters(status, fresh, raises_generation);
+            // The counters (and observedGeneration if this sync raised it) on the fresh
+            // status, keeping its other fields as upstream's retry does.
+            StatusCounters::of(Some(status)).write_into(fresh);
+            if raises_generation {
+                fresh.observed_generation = status.observed_generation;
+            }
         }
-    }
-}
-
-/// Sets the seven counters (and, if this sync raised it, observedGeneration) of `from` on `to`,
-/// keeping the rest of `to` (collisionCount, conditions) as upstream's retry does.
-fn copy_counters(
-    from: &k8s_openapi::api::apps::v1::DaemonSetStatus,
-    to: &mut k8s_openapi::api::apps::v1::DaemonSetStatus,
-    raises_generation: bool,
-) {
-    to.desired_number_scheduled = from.desired_number_scheduled;
-    to.current_number_scheduled = from.current_number_scheduled;
-    to.number_misscheduled = from.number_misscheduled;
-    to.number_ready = from.number_ready;
-    to.updated_number_scheduled = from.updated_number_scheduled;
-    to.number_available = from.number_available;
-    to.number_unavailable = from.number_unavailable;
-    if raises_generation {
-        to.observed_generation = from.observed_generation;
     }
 }
 
@@ -702,22 +634,25 @@ pub fn is_namespace_terminating(status: &kube::core::Status) -> bool {
     })
 }
 
-/// The key of `uids` for an object of `kind`.
-fn uid_key(
-    kind: &str,
-    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-) -> String {
-    format!("{kind}/{}", key_of(meta))
-}
-
-/// The cached uid of the `kind` object `namespace/name`, if known.
-fn uid_of<'a>(
-    uids: &'a HashMap<String, Option<String>>,
-    kind: &str,
-    namespace: &str,
-    name: &str,
-) -> Option<&'a str> {
-    uids.get(&format!("{kind}/{namespace}/{name}"))?.as_deref()
+/// Strategic-merge-patches the claimed object's owner references, guarded by its cached uid.
+async fn patch_owner_references<K>(
+    api: &Api<K>,
+    claim: &Claim,
+    owner_references: serde_json::Value,
+) -> Result<K, kube::Error>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let mut patch = json!({"metadata": {"ownerReferences": owner_references}});
+    if let Some(uid) = &claim.uid {
+        patch["metadata"]["uid"] = json!(uid);
+    }
+    api.patch(
+        &claim.name,
+        &PatchParams::default(),
+        &Patch::Strategic(&patch),
+    )
+    .await
 }
 
 fn ignore_not_found<T>(result: Result<T, kube::Error>) -> Result<(), kube::Error> {

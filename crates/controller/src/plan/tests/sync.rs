@@ -220,7 +220,8 @@ fn orphans_are_adopted_before_planning() {
         let orphan = new_pod("pod1-", "node-0", DS_LABEL, None);
         let mut sim = Sim::new(ds, new_nodes(0, 1, &[]), vec![orphan]);
         let p = sim.sync_real();
-        assert_eq!(p.adopt_pods, vec!["pod1-".to_string()]);
+        let adopted: Vec<&str> = p.adopt_pods.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(adopted, ["pod1-"]);
         assert!(p.creates.is_empty(), "the adopted orphan fills node-0");
     }
 }

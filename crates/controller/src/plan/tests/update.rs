@@ -362,7 +362,8 @@ fn controlled_histories() {
     };
     // Same namespace: the owned CR and the adopted orphan are both history.
     let plan = history(&[owned, orphan_same_ns]);
-    assert_eq!(plan.adopt, vec!["ds1-x2".to_string()]);
+    let adopted: Vec<&str> = plan.adopt.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(adopted, ["ds1-x2"]);
     let names: Vec<&str> = plan.old.iter().map(|o| o.name.as_str()).collect();
     assert_eq!(names, vec!["ds1-x1", "ds1-x2"]);
     // Another namespace: never adopted.
