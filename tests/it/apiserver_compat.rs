@@ -283,3 +283,84 @@ async fn events_are_shared_between_core_v1_and_events_k8s_io() {
         "{table}"
     );
 }
+
+/// Metadata-only reads, as metadata informers make them (kube-rs `*_metadata`, client-go's
+/// metadata client, kube-controller-manager's garbage collector): a PartialObjectMetadata for a
+/// get and each watch event, a PartialObjectMetadataList for a list, and never the spec or data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_only_get_list_and_watch() {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use kube::api::ListParams;
+
+    let server = Server::apiserver();
+    let client = server.client().await;
+    let maps: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let config_map = |name: &str| -> ConfigMap {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name, "labels": {"app": "meta"}, "annotations": {"note": "kept"}},
+            "data": {"secret-ish": "not in metadata"},
+        }))
+        .expect("config map")
+    };
+    maps.create(&PostParams::default(), &config_map("first"))
+        .await
+        .expect("create");
+
+    let got = maps.get_metadata("first").await.expect("get metadata");
+    let types = got.types.clone().unwrap_or_default();
+    assert_eq!(
+        (types.kind.as_str(), types.api_version.as_str()),
+        ("PartialObjectMetadata", "meta.k8s.io/v1")
+    );
+    let labels = got.metadata.labels.clone().unwrap_or_default();
+    assert_eq!(labels.get("app").map(String::as_str), Some("meta"));
+    assert!(got.metadata.uid.is_some() && got.metadata.resource_version.is_some());
+
+    let listed = maps
+        .list_metadata(&ListParams::default().labels("app=meta"))
+        .await
+        .expect("list metadata");
+    let names: Vec<_> = listed.iter().map(|m| m.metadata.name.clone()).collect();
+    assert_eq!(names, [Some("first".to_string())]);
+    assert!(listed.metadata.resource_version.is_some());
+
+    // On the wire: the list kind, and nothing but metadata in the items.
+    let request = http::Request::get("/api/v1/namespaces/default/configmaps")
+        .header(
+            "accept",
+            "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json",
+        )
+        .body(Vec::new())
+        .expect("request");
+    let raw: serde_json::Value =
+        serde_json::from_str(&client.request_text(request).await.expect("raw list")).expect("json");
+    assert_eq!(raw["kind"], "PartialObjectMetadataList");
+    assert_eq!(raw["items"][0]["kind"], "PartialObjectMetadata");
+    assert_eq!(raw["items"][0]["metadata"]["annotations"]["note"], "kept");
+    assert!(raw["items"][0].get("data").is_none(), "{raw}");
+
+    let version = listed.metadata.resource_version.clone().unwrap_or_default();
+    let mut watch = maps
+        .watch_metadata(&WatchParams::default().timeout(30), &version)
+        .await
+        .expect("watch metadata")
+        .boxed();
+    maps.create(&PostParams::default(), &config_map("second"))
+        .await
+        .expect("create second");
+    let added = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(event) = watch.try_next().await.expect("watch stream") {
+            if let WatchEvent::Added(meta) = event {
+                return meta;
+            }
+        }
+        panic!("watch ended before the second config map arrived");
+    })
+    .await
+    .expect("the watch delivers the addition");
+    assert_eq!(added.metadata.name.as_deref(), Some("second"));
+    assert_eq!(
+        added.types.map(|t| t.kind).as_deref(),
+        Some("PartialObjectMetadata")
+    );
+}

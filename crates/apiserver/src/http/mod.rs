@@ -8,6 +8,7 @@ pub mod delete;
 mod discovery;
 mod events;
 mod filter;
+mod metadata;
 mod openapi;
 mod openapi_schemas;
 mod openapi_v2;

@@ -1,4 +1,4 @@
-//! Reads: get, list (selectors, limit/continue, Table), and watch (replay, filtering, bookmarks).
+//! Reads: get, list (selectors, limit/continue, Table, metadata only), and watch (replay, filtering, bookmarks).
 
 use std::time::Duration;
 
@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::body::{self, ResponseBody};
 use super::filter::Filter;
+use super::metadata;
 use super::route::Target;
 use super::table::{self, TableRequest};
 use super::{Api, Call};
@@ -51,6 +52,14 @@ impl Api {
         if let Some(request) = TableRequest::from_call(call) {
             let table = table::table(target.resource, &[&*object], &request, None, None)?;
             return Ok(table::respond(&table));
+        }
+        if metadata::wanted(call) {
+            let partial = serde_json::to_vec(&metadata::object(&object)).unwrap_or_default();
+            return Ok(body::respond(
+                StatusCode::OK,
+                metadata::CONTENT_TYPE,
+                partial.into(),
+            ));
         }
         Ok(body::json_bytes(StatusCode::OK, object.json.clone()))
     }
@@ -126,6 +135,15 @@ impl Api {
             )?;
             return Ok(table::respond(&table));
         }
+        if metadata::wanted(call) {
+            let items = listing.items.iter().map(|o| &**o);
+            let list = metadata::list(items, listing.revision, continue_token.as_deref());
+            return Ok(body::respond(
+                StatusCode::OK,
+                metadata::LIST_CONTENT_TYPE,
+                list,
+            ));
+        }
         Ok(body::json_bytes(
             StatusCode::OK,
             list_bytes(resource, &listing, continue_token.as_deref()),
@@ -167,6 +185,7 @@ impl Api {
             _ => Duration::from_secs(1800 + rand::random_range(0..1800)),
         };
         let table = TableRequest::from_call(call);
+        let metadata_only = table.is_none() && metadata::wanted(call);
         // Unset or 0: start with synthetic ADDED events for the current state (api.md §4).
         let initial = match from {
             None => Some(self.store.list(
@@ -191,11 +210,17 @@ impl Api {
         let (sender, chunks) = tokio::sync::mpsc::channel::<Bytes>(64);
         let content_type = if table.is_some() {
             "application/json;as=Table;v=v1;g=meta.k8s.io"
+        } else if metadata_only {
+            metadata::CONTENT_TYPE
         } else {
             body::JSON
         };
         tokio::spawn(async move {
-            let mut encoder = EventEncoder { resource, table };
+            let mut encoder = EventEncoder {
+                resource,
+                table,
+                metadata_only,
+            };
             let deadline = tokio::time::sleep(timeout);
             tokio::pin!(deadline);
             if let Some(listing) = initial {
@@ -282,6 +307,8 @@ fn visible<'a>(
 struct EventEncoder {
     resource: &'static Resource,
     table: Option<TableRequest>,
+    /// Each object as its PartialObjectMetadata.
+    metadata_only: bool,
 }
 
 impl EventEncoder {
@@ -294,6 +321,9 @@ impl EventEncoder {
                 Ok(table) => line_bytes(&json!({"type": kind, "object": table})),
                 Err(error) => line_bytes(&json!({"type": "ERROR", "object": error.status()})),
             };
+        }
+        if self.metadata_only {
+            return line_bytes(&json!({"type": kind, "object": metadata::object(object)}));
         }
         let mut line = BytesMut::with_capacity(object.json.len() + 32);
         line.put_slice(b"{\"type\":\"");

@@ -66,11 +66,7 @@ pub fn table(
         row["object"] = match request.include {
             Include::None => Value::Null,
             Include::Object => object.clone(),
-            Include::Metadata => json!({
-                "kind": "PartialObjectMetadata",
-                "apiVersion": "meta.k8s.io/v1",
-                "metadata": object["metadata"],
-            }),
+            Include::Metadata => super::metadata::partial(object["metadata"].clone()),
         };
         if !printed.conditions.is_empty() {
             row["conditions"] = json!(printed.conditions);

@@ -1,8 +1,9 @@
 //! The garbage collector: deletes dependents whose owners are gone and carries out the `orphan`
 //! and `foregroundDeletion` finalizers, all through the API, as kube-controller-manager's does.
 //!
-//! The decisions live in [`graph`]; this module watches every deletable kind discovery shows,
-//! feeds the graph, and carries out what it decides.
+//! The decisions live in [`graph`]; this module watches the metadata of every deletable kind
+//! discovery shows (metadata-only watches, as upstream's metadata informers), feeds the graph,
+//! and carries out what it decides.
 
 pub mod graph;
 
@@ -10,7 +11,7 @@ use std::collections::BTreeSet;
 
 use futures::StreamExt;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
-use kube::core::{ApiResource, ObjectMeta};
+use kube::core::{ApiResource, ObjectMeta, PartialObjectMeta};
 use kube::discovery::{Discovery, Scope, verbs};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::json;
@@ -101,7 +102,8 @@ struct Collector {
 impl Collector {
     async fn run(mut self, synced_tx: signal::Sender<bool>) {
         let streams = self.kinds.iter().enumerate().map(|(index, kind)| {
-            let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &kind.resource);
+            let api: Api<PartialObjectMeta<DynamicObject>> =
+                Api::all_with(self.client.clone(), &kind.resource);
             // Backoff between failed watches: without it a closed server turns the loop into a
             // busy spin that never yields (and a runtime shutting down waits on it forever).
             watcher(api, watcher::Config::default())
