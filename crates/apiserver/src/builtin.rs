@@ -28,13 +28,25 @@ fn resource(plural: &str, group: &str) -> Result<&'static Resource, ApiError> {
         .ok_or_else(|| ApiError::internal(format!("{plural} are not served")))
 }
 
-/// Creates `object` unless it exists.
+/// Creates `object` unless it exists. Looks in the store first, so ensuring what is already
+/// there (a resync of a populated namespace) costs neither a decode nor a write.
 async fn ensure(
     service: &ApiService,
     resource: &'static Resource,
     namespace: Option<&str>,
     object: Value,
 ) -> Result<(), ApiError> {
+    let key = Key {
+        resource: resource.storage,
+        namespace: namespace.unwrap_or_default().to_owned(),
+        name: object["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    };
+    if service.store().get(&key).is_some() {
+        return Ok(());
+    }
     let api = service.api();
     let (decoded, _) = api.decode(resource, object, &Default::default())?;
     match api.create_object(resource, namespace, decoded, false).await {
@@ -90,47 +102,30 @@ pub async fn bootstrap(service: &ApiService, ca_pem: &str) -> Result<(), ApiErro
     Ok(())
 }
 
-/// The `default` ServiceAccount and the root CA ConfigMap every namespace gets. Looks before
-/// creating, so a resync of an already populated namespace costs no write.
+/// The `default` ServiceAccount and the root CA ConfigMap every namespace gets.
 async fn populate_namespace(
     service: &ApiService,
     namespace: &str,
     ca_pem: &str,
 ) -> Result<(), ApiError> {
-    let present = |resource: &Resource, name: &str| {
-        service
-            .store()
-            .get(&Key {
-                resource: resource.storage,
-                namespace: namespace.to_owned(),
-                name: name.to_owned(),
-            })
-            .is_some()
-    };
-    let accounts = resource("serviceaccounts", "")?;
-    if !present(accounts, "default") {
-        ensure(
-            service,
-            accounts,
-            Some(namespace),
-            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": namespace}}),
-        )
-        .await?;
-    }
-    let config_maps = resource("configmaps", "")?;
-    if !present(config_maps, ROOT_CA_CONFIGMAP) {
-        ensure(
-            service,
-            config_maps,
-            Some(namespace),
-            json!({
-                "apiVersion": "v1", "kind": "ConfigMap",
-                "metadata": {"name": ROOT_CA_CONFIGMAP, "namespace": namespace},
-                "data": {"ca.crt": ca_pem},
-            }),
-        )
-        .await?;
-    }
+    ensure(
+        service,
+        resource("serviceaccounts", "")?,
+        Some(namespace),
+        json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": namespace}}),
+    )
+    .await?;
+    ensure(
+        service,
+        resource("configmaps", "")?,
+        Some(namespace),
+        json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": ROOT_CA_CONFIGMAP, "namespace": namespace},
+            "data": {"ca.crt": ca_pem},
+        }),
+    )
+    .await?;
     Ok(())
 }
 

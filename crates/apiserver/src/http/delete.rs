@@ -404,18 +404,27 @@ fn pod_grace(pod: &Value, options: &DeleteOptions) -> PodGrace {
 /// (upstream: old deletionTimestamp - old grace + new grace), or now + grace when the stored
 /// timestamp does not parse.
 fn shortened_deadline(stored: &str, old_grace: i64, new_grace: i64) -> String {
-    use k8s_openapi::jiff::{SignedDuration, Timestamp};
-    stored
-        .parse::<Timestamp>()
-        .ok()
-        .and_then(|deadline| {
-            deadline
-                .checked_sub(SignedDuration::from_secs(
-                    old_grace.saturating_sub(new_grace),
-                ))
+    use k8s_openapi::jiff::SignedDuration;
+    deletion_requested_at(stored, old_grace)
+        .and_then(|requested| {
+            requested
+                .checked_add(SignedDuration::from_secs(new_grace))
                 .ok()
         })
         .map_or_else(|| deletion_deadline(new_grace), |t| format!("{t:.0}"))
+}
+
+/// When a graceful delete was asked for: its deletion timestamp less its grace period.
+pub(super) fn deletion_requested_at(
+    deletion_timestamp: &str,
+    grace: i64,
+) -> Option<k8s_openapi::jiff::Timestamp> {
+    use k8s_openapi::jiff::{SignedDuration, Timestamp};
+    deletion_timestamp
+        .parse::<Timestamp>()
+        .ok()?
+        .checked_sub(SignedDuration::from_secs(grace))
+        .ok()
 }
 
 /// The deletionTimestamp of a graceful delete: now plus the grace period (upstream

@@ -306,13 +306,7 @@ fn stop_signal(pod: &Value, container: &str) -> Option<(String, String)> {
     let grace = pod["metadata"]["deletionGracePeriodSeconds"]
         .as_i64()
         .unwrap_or(0);
-    let at = deadline
-        .parse::<k8s_openapi::jiff::Timestamp>()
-        .ok()
-        .and_then(|t| {
-            t.checked_sub(k8s_openapi::jiff::SignedDuration::from_secs(grace))
-                .ok()
-        })
+    let at = super::delete::deletion_requested_at(deadline, grace)
         .map(|t| format!("{t:.0}"))
         .unwrap_or_else(|| deadline.to_owned());
     Some((
