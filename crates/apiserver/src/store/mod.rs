@@ -359,21 +359,18 @@ impl Store {
         if revision > current {
             return Err(ListError::TooLarge { current });
         }
-        let events = self
-            .inner
-            .window
-            .events_after(revision)
-            .map_err(|oldest| ListError::Compacted { oldest })?;
         // The state at `revision` of every key changed since: undo the events newest first, so
         // what stays is the state before the oldest change after `revision`.
         let mut undone: BTreeMap<(String, String), Option<Arc<StoredObject>>> = BTreeMap::new();
-        for event in events.iter().rev() {
-            if event.object.resource != resource {
-                continue;
-            }
-            let key = (event.object.namespace.clone(), event.object.name.clone());
-            undone.insert(key, event.previous.clone());
-        }
+        self.inner
+            .window
+            .each_after_newest_first(revision, |event| {
+                if event.object.resource == resource {
+                    let key = (event.object.namespace.clone(), event.object.name.clone());
+                    undone.insert(key, event.previous.clone());
+                }
+            })
+            .map_err(|oldest| ListError::Compacted { oldest })?;
         let lower = lower_bound(start_after, namespace);
         let table_lower = lower.clone();
         let now = tables

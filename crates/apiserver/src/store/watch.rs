@@ -103,10 +103,14 @@ impl Window {
         self.revision.send_replace(revision);
     }
 
-    /// The events after `revision`, oldest first, or the window's floor when the window no
-    /// longer holds all of them. Called under the tables' read lock, so the events and the
-    /// tables describe the same revision.
-    pub(super) fn events_after(&self, revision: u64) -> Result<Vec<Arc<WatchEvent>>, u64> {
+    /// Calls `each` for every event after `revision`, newest first, without copying the
+    /// window; or returns the window's floor when it no longer holds all of them. Called under
+    /// the tables' read lock, so the events and the tables describe the same revision.
+    pub(super) fn each_after_newest_first(
+        &self,
+        revision: u64,
+        mut each: impl FnMut(&WatchEvent),
+    ) -> Result<(), u64> {
         let state = self.lock();
         if revision < state.floor {
             return Err(state.floor);
@@ -114,7 +118,8 @@ impl Window {
         let start = state
             .events
             .partition_point(|event| event.revision() <= revision);
-        Ok(state.events.range(start..).cloned().collect())
+        state.events.range(start..).rev().for_each(|e| each(e));
+        Ok(())
     }
 
     /// Waits until the newest revision is at least `revision`, at most `timeout`; returns
