@@ -50,8 +50,10 @@ struct State {
     judged_max_surge: Option<usize>,
     /// When the monitor first saw each pod, by UID.
     first_seen: BTreeMap<String, Timestamp>,
-    /// When the monitor first saw each pod available, by UID (while it stays so).
-    available_since: BTreeMap<String, Timestamp>,
+    /// When the monitor first saw each pod Ready, by UID (while it stays so).
+    ready_seen_since: BTreeMap<String, Timestamp>,
+    /// Nodes that lost a pod the test broke, and until when that excuses their decisions.
+    disturbed_until: BTreeMap<String, Timestamp>,
     /// Nodes the test removes (see [`Monitor::node_leaves`]).
     left_nodes: BTreeSet<String>,
     /// How many creations and deletions were judged (not skipped as unsettled or disturbed).
@@ -251,6 +253,7 @@ impl State {
                 }
                 Event::Delete(pod) => {
                     self.judge_update(&pod, true);
+                    self.note_removal(&pod, Timestamp::now());
                     self.gone(&pod);
                     let uid = pod.metadata.uid.as_deref().unwrap_or_default();
                     if let Some(since) = self.terminating_since.remove(uid) {
@@ -258,7 +261,7 @@ impl State {
                         self.terminations.insert(uid.to_string(), took);
                     }
                     self.first_seen.remove(uid);
-                    self.available_since.remove(uid);
+                    self.ready_seen_since.remove(uid);
                     self.pods.remove(uid);
                 }
             },
@@ -289,7 +292,7 @@ impl State {
             self.established.remove(target_node(&pod));
         }
         self.first_seen.entry(uid.clone()).or_insert(now);
-        self.note_availability(&pod, self.min_ready_seconds, now);
+        self.note_readiness(&pod, now);
         self.pods.insert(uid, pod);
     }
 
@@ -341,10 +344,7 @@ impl State {
 
     /// Evaluates the budget invariants on the current state.
     fn check(&mut self, limits: Limits, now: Timestamp) {
-        let mut by_node: BTreeMap<&str, Vec<&Pod>> = BTreeMap::new();
-        for pod in self.pods.values().filter(|p| is_active(p)) {
-            by_node.entry(target_node(pod)).or_default().push(pod);
-        }
+        let by_node = active_by_node(&self.pods);
         let mut found = Vec::new();
         // spec §2.4 / e2e #6: desired nodes without an available pod stay within maxUnavailable.
         let mut unavailable = Vec::new();
@@ -505,6 +505,15 @@ impl State {
         }
         found
     }
+}
+
+/// The active pods by the node they run on (or are pinned to).
+fn active_by_node(pods: &BTreeMap<String, Pod>) -> BTreeMap<&str, Vec<&Pod>> {
+    let mut by_node: BTreeMap<&str, Vec<&Pod>> = BTreeMap::new();
+    for pod in pods.values().filter(|p| is_active(p)) {
+        by_node.entry(target_node(pod)).or_default().push(pod);
+    }
+    by_node
 }
 
 /// The node a daemon pod runs on, or before binding the node its affinity pins it to (daemon

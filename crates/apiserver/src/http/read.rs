@@ -240,7 +240,7 @@ impl Api {
                     outcome = watcher.next() => outcome,
                     _ = &mut deadline => return,
                     _ = tokio::time::sleep(BOOKMARK_INTERVAL), if bookmarks => {
-                        let line = bookmark(resource, watcher.cursor());
+                        let line = encoder.bookmark(watcher.cursor());
                         if sender.send(line).await.is_err() {
                             return;
                         }
@@ -333,17 +333,22 @@ impl EventEncoder {
         line.put_slice(b"}\n");
         line.freeze()
     }
-}
 
-fn bookmark(resource: &Resource, revision: u64) -> Bytes {
-    line_bytes(&json!({
-        "type": "BOOKMARK",
-        "object": {
-            "kind": resource.kind,
-            "apiVersion": resource.api_version(),
-            "metadata": {"resourceVersion": revision.to_string()},
-        },
-    }))
+    /// A BOOKMARK at `revision`, its object of the kind the watch delivers (a metadata-only
+    /// watch's decoder knows only PartialObjectMetadata).
+    fn bookmark(&self, revision: u64) -> Bytes {
+        let metadata = json!({"resourceVersion": revision.to_string()});
+        let object = if self.metadata_only {
+            metadata::partial(metadata)
+        } else {
+            json!({
+                "kind": self.resource.kind,
+                "apiVersion": self.resource.api_version(),
+                "metadata": metadata,
+            })
+        };
+        line_bytes(&json!({"type": "BOOKMARK", "object": object}))
+    }
 }
 
 fn line_bytes(value: &Value) -> Bytes {
@@ -497,6 +502,32 @@ mod tests {
 
     fn consistency(query: &str, paging: bool) -> Result<ListConsistency, ApiError> {
         ListConsistency::from_query(&Query::parse(Some(query)), paging)
+    }
+
+    #[test]
+    fn bookmarks_carry_the_kind_the_watch_delivers() {
+        let pods = crate::resources::find("", "v1", "pods").expect("pods are served");
+        let bookmark = |metadata_only| {
+            let encoder = EventEncoder {
+                resource: pods,
+                table: None,
+                metadata_only,
+            };
+            let line = encoder.bookmark(7);
+            serde_json::from_slice::<Value>(&line).expect("json")
+        };
+        let plain = bookmark(false);
+        assert_eq!(plain["type"], "BOOKMARK");
+        assert_eq!(
+            (&plain["object"]["kind"], &plain["object"]["apiVersion"]),
+            (&json!("Pod"), &json!("v1"))
+        );
+        let partial = bookmark(true);
+        assert_eq!(
+            (&partial["object"]["kind"], &partial["object"]["apiVersion"]),
+            (&json!("PartialObjectMetadata"), &json!("meta.k8s.io/v1"))
+        );
+        assert_eq!(partial["object"]["metadata"]["resourceVersion"], "7");
     }
 
     #[test]

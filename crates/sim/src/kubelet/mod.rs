@@ -74,6 +74,14 @@ enum Timer {
     Delete(String, String),
 }
 
+/// A pod its kubelet is stopping.
+struct Stopping {
+    /// When the kubelet first saw the deletion: its preStop hooks started then.
+    observed: Timestamp,
+    /// When its final DELETE is due.
+    stop_at: Timestamp,
+}
+
 struct SimNode {
     node: Arc<Node>,
     ip: String,
@@ -116,8 +124,8 @@ struct Kubelets {
     pods: HashMap<String, Arc<Pod>>,
     pods_by_node: HashMap<String, HashSet<String>>,
     pod_ips: HashMap<String, String>,
-    /// Pods being deleted, by key: when their kubelet first saw the deletion.
-    deletions_seen: HashMap<String, Timestamp>,
+    /// Pods being stopped by a live kubelet, by key.
+    stopping: HashMap<String, Stopping>,
     used_ips: HashSet<String>,
     next_pod_ip: u32,
     next_node_ip: u32,
@@ -152,7 +160,7 @@ pub(crate) async fn run(
         pods: HashMap::new(),
         pods_by_node: HashMap::new(),
         pod_ips: HashMap::new(),
-        deletions_seen: HashMap::new(),
+        stopping: HashMap::new(),
         used_ips: HashSet::new(),
         next_pod_ip: 0,
         next_node_ip: 0,
@@ -291,32 +299,45 @@ impl Kubelets {
             self.used_ips.insert(ip.clone());
             self.pod_ips.insert(key.clone(), ip);
         }
-        if pod.metadata.deletion_timestamp.is_some() {
-            // Its hooks start when the kubelet first sees the deletion; a shorter grace period
-            // given later can only bring the stop forward.
-            let observed = *self
-                .deletions_seen
-                .entry(key.clone())
-                .or_insert_with(Timestamp::now);
-            if let (Some(stopped), Some(uid)) = (
-                termination::stopped_at(&pod, observed, self.options.deletion_delay),
-                &pod.metadata.uid,
-            ) {
-                let wait = stopped.duration_since(Timestamp::now());
-                let wait = Duration::try_from(wait).unwrap_or(Duration::ZERO);
-                self.timers.push(
-                    Instant::now() + wait,
-                    Timer::Delete(key.clone(), uid.clone()),
-                );
-            }
-        } else {
-            self.dirty_pods.insert(key.clone());
-        }
         self.pods_by_node
             .entry(node)
             .or_default()
             .insert(key.clone());
+        if pod.metadata.deletion_timestamp.is_some() {
+            self.schedule_stop(&key, &pod);
+        } else {
+            self.dirty_pods.insert(key.clone());
+        }
         self.pods.insert(key, pod);
+    }
+
+    /// Starts stopping a pod being deleted, if a live kubelet runs it: its preStop hooks run from
+    /// now (from when the kubelet first saw the deletion, on later updates), and a Delete timer
+    /// sends the final DELETE once they and the containers are done. A later, shorter grace
+    /// period can only bring the stop forward. A stopped kubelet starts nothing: it schedules the
+    /// stop when it resumes and marks its pods dirty.
+    fn schedule_stop(&mut self, key: &str, pod: &Pod) {
+        let Some(uid) = pod.metadata.uid.clone() else {
+            return;
+        };
+        if !self.runs_pod(pod) {
+            return;
+        }
+        let now = Timestamp::now();
+        let scheduled = self.stopping.get(key);
+        let observed = scheduled.map_or(now, |s| s.observed);
+        let Some(stop_at) = termination::stopped_at(pod, observed, self.options.deletion_delay)
+        else {
+            return;
+        };
+        if scheduled.is_some_and(|s| s.stop_at <= stop_at) {
+            return;
+        }
+        self.stopping
+            .insert(key.to_owned(), Stopping { observed, stop_at });
+        let wait = Duration::try_from(stop_at.duration_since(now)).unwrap_or(Duration::ZERO);
+        self.timers
+            .push(Instant::now() + wait, Timer::Delete(key.to_owned(), uid));
     }
 
     fn remove_pod(&mut self, key: &str) {
@@ -326,7 +347,7 @@ impl Kubelets {
         {
             set.remove(key);
         }
-        self.deletions_seen.remove(key);
+        self.stopping.remove(key);
         if let Some(ip) = self.pod_ips.remove(key) {
             self.used_ips.remove(&ip);
         }
@@ -368,7 +389,12 @@ impl Kubelets {
                 let Some(pod) = self.pods.get(&key) else {
                     return;
                 };
-                if pod.metadata.uid.as_deref() != Some(uid.as_str()) || !self.runs_pod(pod) {
+                if pod.metadata.uid.as_deref() != Some(uid.as_str()) {
+                    return;
+                }
+                if !self.runs_pod(pod) {
+                    // Its kubelet stopped meanwhile: it starts over when it resumes.
+                    self.stopping.remove(&key);
                     return;
                 }
                 self.writes.push(delete_write(pod));
@@ -422,21 +448,19 @@ impl Kubelets {
             }
         }
         for key in std::mem::take(&mut self.dirty_pods) {
-            let Some(pod) = self.pods.get(&key) else {
+            let Some(pod) = self.pods.get(&key).cloned() else {
                 continue;
             };
-            if !self.runs_pod(pod) || everynode_core::pod::is_pod_terminal(pod) {
+            if !self.runs_pod(&pod) {
                 continue;
             }
-            if let Some(stopped) = self.deletions_seen.get(&key).and_then(|observed| {
-                termination::stopped_at(pod, *observed, self.options.deletion_delay)
-            }) {
-                // A kubelet resuming after the pod stopped deletes it now; otherwise its
-                // Delete timer will.
-                if stopped <= now {
-                    let write = delete_write(pod);
-                    self.writes.push(write);
-                }
+            if pod.metadata.deletion_timestamp.is_some() {
+                // A resumed kubelet (or a timer) found it being deleted: its Delete timer sends
+                // the final DELETE.
+                self.schedule_stop(&key, &pod);
+                continue;
+            }
+            if everynode_core::pod::is_pod_terminal(&pod) {
                 continue;
             }
             let accepted = pod
@@ -452,7 +476,6 @@ impl Kubelets {
                 .and_then(|n| self.nodes.get(n))
                 .map(|n| n.ip.clone())
                 .unwrap_or_default();
-            let pod = pod.clone();
             let ip = self.pod_ip(&key);
             let sim = simulate_pod(&pod, accepted, now, &ip, &host_ip, &self.options.pod_timing);
             if let Some(next) = sim.next_change {

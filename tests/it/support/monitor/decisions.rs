@@ -12,37 +12,51 @@
 //!   when it is the younger of two outdated pods (manage keeps the oldest by creation second,
 //!   then name, upstream `podByCreationTimestampAndPhase`, ready or not).
 //!
-//! The controller decides on a cache that may lag this watch. A pod's availability counts only
-//! once the monitor has seen it for [`SETTLED`] (or from the start, for pods in its initial
-//! list, since the monitor starts after a finished rollout); pods the test broke and nodes that left are not
-//! judged, so every check errs towards passing an upstream-faithful controller.
+//! The controller decides on a cache that may lag this watch. A pod counts as available only
+//! once the monitor has seen it Ready for [`SETTLED`] and it was already available [`SETTLED`]
+//! ago (pods in the monitor's initial list count as seen long ago: the monitor starts after a
+//! finished rollout). Nodes with a pod the test broke, or that lost one within [`SETTLED`], and
+//! nodes that left are not judged, so every check errs towards passing an upstream-faithful
+//! controller.
 
 use std::cmp::Ordering;
+use std::collections::BTreeSet;
 
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 
-use super::{State, describe, hash_of, is_active, is_available, target_node};
+use super::{State, active_by_node, describe, hash_of, is_active, is_available, target_node};
 
-/// How long a pod must have been seen available before a decision that contradicts it counts:
-/// longer than the controller's cache may plausibly lag the monitor's watch.
+/// How long a change must be old before a decision that contradicts it counts: longer than the
+/// controller's cache may plausibly lag the monitor's watch.
 const SETTLED: SignedDuration = SignedDuration::from_secs(2);
 
 impl State {
-    /// Records when `pod` was first seen available (for [`SETTLED`]). Pods available in the
-    /// initial list count as settled already: the monitor is started once the controller has
-    /// reported them (after a rollout finished).
-    pub(super) fn note_availability(&mut self, pod: &Pod, min_ready_seconds: i64, now: Timestamp) {
+    /// Records when `pod` was first seen Ready (for [`SETTLED`]). Pods Ready in the initial list
+    /// count as seen long ago.
+    pub(super) fn note_readiness(&mut self, pod: &Pod, now: Timestamp) {
         let uid = pod.metadata.uid.clone().unwrap_or_default();
-        if is_active(pod) && is_available(pod, min_ready_seconds, now) {
+        if is_active(pod) && is_available(pod, 0, now) {
             let since = if self.pods_synced {
                 now
             } else {
                 now.checked_sub(SETTLED).unwrap_or(now)
             };
-            self.available_since.entry(uid).or_insert(since);
+            self.ready_seen_since.entry(uid).or_insert(since);
         } else {
-            self.available_since.remove(&uid);
+            self.ready_seen_since.remove(&uid);
+        }
+    }
+
+    /// Notes that a pod left the watch: if the test broke it, its node's next decisions are not
+    /// the controller's to answer for until [`SETTLED`] has passed (the controller may have
+    /// planned with the pod still there).
+    pub(super) fn note_removal(&mut self, pod: &Pod, now: Timestamp) {
+        let uid = pod.metadata.uid.as_deref().unwrap_or_default();
+        if self.faulted.contains(uid) || self.faulted_unready.contains(uid) {
+            let until = now.checked_add(SETTLED).unwrap_or(now);
+            self.disturbed_until
+                .insert(target_node(pod).to_string(), until);
         }
     }
 
@@ -54,28 +68,38 @@ impl State {
             .map_or(SignedDuration::ZERO, |since| now.duration_since(*since))
     }
 
-    /// Whether the pod has been seen available for at least [`SETTLED`] and the test has not
-    /// broken it.
+    /// Whether the pod has been seen Ready for at least [`SETTLED`], was available already
+    /// [`SETTLED`] ago, and the test has not broken it.
     fn settled_available(&self, pod: &Pod, now: Timestamp) -> bool {
         let uid = pod.metadata.uid.as_deref().unwrap_or_default();
+        let then = now.checked_sub(SETTLED).unwrap_or(now);
         !self.faulted.contains(uid)
             && !self.faulted_unready.contains(uid)
             && self
-                .available_since
+                .ready_seen_since
                 .get(uid)
-                .is_some_and(|since| now.duration_since(*since) >= SETTLED)
+                .is_some_and(|since| *since <= then)
+            && is_available(pod, self.min_ready_seconds, then)
     }
 
-    /// Whether any pod on `node` was broken by the test, or the node left: its state is not the
-    /// controller's doing.
-    fn disturbed(&self, node: &str) -> bool {
-        self.left_nodes.contains(node)
-            || self.pods.values().any(|p| {
-                target_node(p) == node && {
-                    let uid = p.metadata.uid.as_deref().unwrap_or_default();
-                    self.faulted.contains(uid) || self.faulted_unready.contains(uid)
-                }
-            })
+    /// Nodes whose state is not the controller's doing: they hold a pod the test broke, lost
+    /// one within [`SETTLED`], or left.
+    fn disturbed_nodes(&self, now: Timestamp) -> BTreeSet<String> {
+        let broken = self.pods.values().filter(|p| {
+            let uid = p.metadata.uid.as_deref().unwrap_or_default();
+            self.faulted.contains(uid) || self.faulted_unready.contains(uid)
+        });
+        broken
+            .map(target_node)
+            .chain(self.left_nodes.iter().map(String::as_str))
+            .chain(
+                self.disturbed_until
+                    .iter()
+                    .filter(|(_, until)| now < **until)
+                    .map(|(node, _)| node.as_str()),
+            )
+            .map(str::to_owned)
+            .collect()
     }
 
     /// Judges a pod the watch shows for the first time (call before it is stored).
@@ -90,17 +114,14 @@ impl State {
         // A pod on an empty node is the manage loop's; beside an unavailable old pod it is an
         // allowed replacement outside the budget.
         let [old] = others.as_slice() else { return };
-        if hash_of(old) == hash || !self.settled_available(old, now) || self.disturbed(node) {
+        let disturbed = self.disturbed_nodes(now);
+        if hash_of(old) == hash || !self.settled_available(old, now) || disturbed.contains(node) {
             return;
         }
         self.judged.0 += 1;
         let mut surging = Vec::new();
-        let mut by_node: std::collections::BTreeMap<&str, Vec<&Pod>> = Default::default();
-        for p in self.pods.values().filter(|p| is_active(p)) {
-            by_node.entry(target_node(p)).or_default().push(p);
-        }
-        for (other, pods) in &by_node {
-            if *other == node || self.disturbed(other) {
+        for (other, pods) in &active_by_node(&self.pods) {
+            if *other == node || disturbed.contains(*other) {
                 continue;
             }
             // Upstream's numSurge: two outdated pods, or an outdated one beside an unavailable
@@ -140,7 +161,7 @@ impl State {
     /// Judges the deletion of `pod` (as it was before the deletion; call before it is stored).
     pub(super) fn judge_deletion(&mut self, pod: &Pod, now: Timestamp) {
         let node = target_node(pod);
-        if !self.settled_available(pod, now) || self.disturbed(node) {
+        if !self.settled_available(pod, now) || self.disturbed_nodes(now).contains(node) {
             return;
         }
         self.judged.1 += 1;
