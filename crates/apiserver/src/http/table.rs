@@ -59,14 +59,14 @@ pub fn table(
     let now = k8s_openapi::jiff::Timestamp::now();
     let mut rows = Vec::with_capacity(objects.len());
     for stored in objects {
-        let object = stored.value();
+        let mut object = stored.value();
         let printed = everynode_core::printers::print_row(resource.plural, &object, now)
             .map_err(|e| ApiError::internal(format!("failed to print {}: {e}", resource.plural)))?;
         let mut row = json!({"cells": printed.cells});
         row["object"] = match request.include {
             Include::None => Value::Null,
-            Include::Object => object.clone(),
-            Include::Metadata => super::metadata::partial(object["metadata"].clone()),
+            Include::Object => object,
+            Include::Metadata => super::metadata::partial(object["metadata"].take()),
         };
         if !printed.conditions.is_empty() {
             row["conditions"] = json!(printed.conditions);
