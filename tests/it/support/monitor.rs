@@ -52,6 +52,8 @@ struct State {
     first_seen: BTreeMap<String, Timestamp>,
     /// When the monitor first saw each pod Ready, by UID (while it stays so).
     ready_seen_since: BTreeMap<String, Timestamp>,
+    /// Pods the initial list showed available, by UID (while they stay Ready).
+    listed_available: BTreeSet<String>,
     /// Nodes that lost a pod the test broke, and until when that excuses their decisions.
     disturbed_until: BTreeMap<String, Timestamp>,
     /// Nodes the test removes (see [`Monitor::node_leaves`]).
@@ -262,6 +264,7 @@ impl State {
                     }
                     self.first_seen.remove(uid);
                     self.ready_seen_since.remove(uid);
+                    self.listed_available.remove(uid);
                     self.pods.remove(uid);
                 }
             },

@@ -14,8 +14,8 @@
 //!
 //! The controller decides on a cache that may lag this watch. A pod counts as available only
 //! once the monitor has seen it Ready for [`SETTLED`] and it was already available [`SETTLED`]
-//! ago (pods in the monitor's initial list count as seen long ago: the monitor starts after a
-//! finished rollout). Nodes with a pod the test broke, or that lost one within [`SETTLED`], and
+//! ago; pods available in the monitor's initial list count at once, because the monitor starts
+//! after a finished rollout, whose status says the controller has seen them available. Nodes with a pod the test broke, or that lost one within [`SETTLED`], and
 //! nodes that left are not judged, so every check errs towards passing an upstream-faithful
 //! controller.
 
@@ -32,19 +32,23 @@ use super::{State, active_by_node, describe, hash_of, is_active, is_available, t
 const SETTLED: SignedDuration = SignedDuration::from_secs(2);
 
 impl State {
-    /// Records when `pod` was first seen Ready (for [`SETTLED`]). Pods Ready in the initial list
-    /// count as seen long ago.
+    /// Records when `pod` was first seen Ready (for [`SETTLED`]), and which pods the initial
+    /// list showed available.
     pub(super) fn note_readiness(&mut self, pod: &Pod, now: Timestamp) {
         let uid = pod.metadata.uid.clone().unwrap_or_default();
         if is_active(pod) && is_available(pod, 0, now) {
             let since = if self.pods_synced {
                 now
             } else {
+                if is_available(pod, self.min_ready_seconds, now) {
+                    self.listed_available.insert(uid.clone());
+                }
                 now.checked_sub(SETTLED).unwrap_or(now)
             };
             self.ready_seen_since.entry(uid).or_insert(since);
         } else {
             self.ready_seen_since.remove(&uid);
+            self.listed_available.remove(&uid);
         }
     }
 
@@ -79,7 +83,8 @@ impl State {
                 .ready_seen_since
                 .get(uid)
                 .is_some_and(|since| *since <= then)
-            && is_available(pod, self.min_ready_seconds, then)
+            && (self.listed_available.contains(uid)
+                || is_available(pod, self.min_ready_seconds, then))
     }
 
     /// Nodes whose state is not the controller's doing: they hold a pod the test broke, lost
