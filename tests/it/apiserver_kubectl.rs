@@ -1,5 +1,5 @@
 //! The real kubectl against a real `everynode apiserver`: apply, get, label, annotate, taint,
-//! patch, edit, watch, field selectors, delete, namespaces and explain.
+//! patch, edit, watch, field selectors, delete, namespaces, explain and auth can-i.
 
 use std::io::{BufRead, BufReader};
 use std::time::Duration;
@@ -158,6 +158,45 @@ fn explain_describes_fields_from_the_openapi_schemas() {
         let out = kubectl.run(&["explain", resource]).ok();
         assert!(out.lines().any(|l| l == kind), "{resource}: {out}");
     }
+}
+
+/// `kubectl auth can-i` gets upstream's AlwaysAllow answers: everynode authorizes every
+/// authenticated request. kubectl 1.33 sends the review as protobuf, 1.27 as JSON.
+#[test]
+fn auth_can_i_answers_yes_since_nothing_is_enforced() {
+    let server = Server::apiserver();
+    for minor in [27, 33] {
+        let kubectl = Kubectl::version(&server.kubeconfig(), minor);
+        for question in [
+            &["auth", "can-i", "create", "daemonsets"][..],
+            &["auth", "can-i", "delete", "nodes"],
+            &["auth", "can-i", "list", "pods", "--all-namespaces"],
+            &["auth", "can-i", "get", "/healthz"],
+        ] {
+            let answer = kubectl.run(question).ok();
+            assert_eq!(answer.trim(), "yes", "kubectl 1.{minor} {question:?}");
+        }
+        let rules = kubectl.run(&["auth", "can-i", "--list"]).ok();
+        assert!(
+            rules
+                .lines()
+                .any(|l| l.starts_with("*.*") && l.trim_end().ends_with("[*]")),
+            "kubectl 1.{minor}: {rules}"
+        );
+    }
+    // A review must ask about a resource or a path, not both (upstream validation).
+    let kubectl = Kubectl::new(&server.kubeconfig());
+    let both = r#"{"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+        "spec": {"resourceAttributes": {"verb": "get", "resource": "pods"},
+                 "nonResourceAttributes": {"verb": "get", "path": "/healthz"}}}"#;
+    let rejected = kubectl
+        .run_with_input(&["create", "-f", "-", "-o", "json"], both)
+        .err();
+    assert!(
+        rejected.contains("spec.nonResourceAttributes: Invalid value")
+            && rejected.contains("cannot be specified in combination with resourceAttributes"),
+        "{rejected}"
+    );
 }
 
 #[test]

@@ -88,6 +88,8 @@ const ALL: &[&str] = &[
     "watch",
 ];
 const STATUS_VERBS: &[&str] = &["get", "patch", "update"];
+/// Reviews are created and answered, never stored.
+const CREATE_ONLY: &[&str] = &["create"];
 
 const fn status(kind: &'static str) -> Subresource {
     Subresource {
@@ -369,6 +371,34 @@ pub static RESOURCES: &[Resource] = &[
         short_names: &[],
         categories: &[],
         verbs: ALL,
+        subresources: &[],
+    },
+    // `kubectl auth can-i` asks these; with no authorization enforced, everything is allowed
+    // (upstream's AlwaysAllow answers). Their storage names are never written.
+    Resource {
+        storage: "selfsubjectaccessreviews.authorization.k8s.io",
+        group: "authorization.k8s.io",
+        version: "v1",
+        plural: "selfsubjectaccessreviews",
+        singular: "selfsubjectaccessreview",
+        kind: "SelfSubjectAccessReview",
+        namespaced: false,
+        short_names: &[],
+        categories: &[],
+        verbs: CREATE_ONLY,
+        subresources: &[],
+    },
+    Resource {
+        storage: "selfsubjectrulesreviews.authorization.k8s.io",
+        group: "authorization.k8s.io",
+        version: "v1",
+        plural: "selfsubjectrulesreviews",
+        singular: "selfsubjectrulesreview",
+        kind: "SelfSubjectRulesReview",
+        namespaced: false,
+        short_names: &[],
+        categories: &[],
+        verbs: CREATE_ONLY,
         subresources: &[],
     },
 ];

@@ -14,6 +14,7 @@ mod openapi_schemas;
 mod openapi_v2;
 mod query;
 mod read;
+mod review;
 pub mod route;
 mod scale;
 mod subresource;
@@ -226,6 +227,9 @@ impl Api {
             (&Method::GET, Some(name), Some("log")) => self.log(&call, &target, name).await,
             (&Method::POST, None, None) => {
                 verb_allowed("create")?;
+                if resource.group == "authorization.k8s.io" {
+                    return review::answer(&call, resource, &bytes);
+                }
                 self.create(&call, &target, &bytes).await
             }
             (&Method::POST, Some(name), Some("binding")) => {

@@ -5,7 +5,7 @@
 //! (`io.k8s.api.apps.v1.DaemonSet`). References with a description become `allOf: [{$ref}]`, the
 //! shape upstream publishes and kubectl's explain templates expect.
 
-use k8s_openapi::api::{apps, coordination, core, events, rbac, scheduling};
+use k8s_openapi::api::{apps, authorization, coordination, core, events, rbac, scheduling};
 use k8s_openapi::schemars::JsonSchema;
 use k8s_openapi::schemars::generate::{SchemaGenerator, SchemaSettings};
 use serde_json::{Map, Value, json};
@@ -74,6 +74,12 @@ fn add_kind(
             add::<rbac::v1::RoleBinding>(generator)
         }
         ("rbac.authorization.k8s.io", "v1", "Role") => add::<rbac::v1::Role>(generator),
+        ("authorization.k8s.io", "v1", "SelfSubjectAccessReview") => {
+            add::<authorization::v1::SelfSubjectAccessReview>(generator)
+        }
+        ("authorization.k8s.io", "v1", "SelfSubjectRulesReview") => {
+            add::<authorization::v1::SelfSubjectRulesReview>(generator)
+        }
         _ => None,
     }
 }

@@ -1,4 +1,4 @@
-//! Descriptors for the non-core groups we serve: policy/v1 Eviction, apps/v1 DaemonSet and ControllerRevision, coordination.k8s.io/v1 Lease, scheduling.k8s.io/v1 PriorityClass, events.k8s.io/v1 Event.
+//! Descriptors for the non-core groups we serve: policy/v1 Eviction, apps/v1 DaemonSet and ControllerRevision, coordination.k8s.io/v1 Lease, scheduling.k8s.io/v1 PriorityClass, events.k8s.io/v1 Event, authorization.k8s.io/v1 self-reviews.
 
 use super::core::{EVENT_SOURCE, OBJECT_REFERENCE};
 use super::meta::{DELETE_OPTIONS, LABEL_SELECTOR, OBJECT_META};
@@ -163,4 +163,54 @@ static EVENTS_V1_SERIES: Message = Message {
         f(1, "count", Int).keep(),
         f(2, "lastObservedTime", MicroTime),
     ],
+};
+
+// --- authorization.k8s.io/v1 (what `kubectl auth can-i` sends) ---
+
+pub(crate) static SELF_SUBJECT_ACCESS_REVIEW: Message = Message {
+    name: "SelfSubjectAccessReview",
+    fields: &[
+        f(1, "metadata", Msg(&OBJECT_META)),
+        f(2, "spec", Msg(&SELF_SUBJECT_ACCESS_REVIEW_SPEC)),
+    ],
+};
+
+static SELF_SUBJECT_ACCESS_REVIEW_SPEC: Message = Message {
+    name: "SelfSubjectAccessReviewSpec",
+    fields: &[
+        f(1, "resourceAttributes", Msg(&RESOURCE_ATTRIBUTES)),
+        f(2, "nonResourceAttributes", Msg(&NON_RESOURCE_ATTRIBUTES)),
+    ],
+};
+
+/// The selector attributes (8, 9) are alpha upstream and not read here.
+static RESOURCE_ATTRIBUTES: Message = Message {
+    name: "ResourceAttributes",
+    fields: &[
+        f(1, "namespace", Str),
+        f(2, "verb", Str),
+        f(3, "group", Str),
+        f(4, "version", Str),
+        f(5, "resource", Str),
+        f(6, "subresource", Str),
+        f(7, "name", Str),
+    ],
+};
+
+static NON_RESOURCE_ATTRIBUTES: Message = Message {
+    name: "NonResourceAttributes",
+    fields: &[f(1, "path", Str), f(2, "verb", Str)],
+};
+
+pub(crate) static SELF_SUBJECT_RULES_REVIEW: Message = Message {
+    name: "SelfSubjectRulesReview",
+    fields: &[
+        f(1, "metadata", Msg(&OBJECT_META)),
+        f(2, "spec", Msg(&SELF_SUBJECT_RULES_REVIEW_SPEC)),
+    ],
+};
+
+static SELF_SUBJECT_RULES_REVIEW_SPEC: Message = Message {
+    name: "SelfSubjectRulesReviewSpec",
+    fields: &[f(1, "namespace", Str)],
 };

@@ -202,6 +202,16 @@ static KINDS: &[(&[&str], &str, &Message)] = &[
     (&["apps/v1"], "Deployment", &workloads::DEPLOYMENT),
     (&["apps/v1"], "ReplicaSet", &workloads::REPLICA_SET),
     (&["autoscaling/v1"], "Scale", &workloads::SCALE),
+    (
+        &["authorization.k8s.io/v1"],
+        "SelfSubjectAccessReview",
+        &groups::SELF_SUBJECT_ACCESS_REVIEW,
+    ),
+    (
+        &["authorization.k8s.io/v1"],
+        "SelfSubjectRulesReview",
+        &groups::SELF_SUBJECT_RULES_REVIEW,
+    ),
 ];
 
 /// The `runtime.Unknown` envelope: `typeMeta = 1` {`apiVersion = 1`, `kind = 2`}, `raw = 2`,
