@@ -1,5 +1,5 @@
 //! The real kubectl against a real `everynode apiserver`: apply, get, label, annotate, taint,
-//! patch, edit, watch, field selectors, delete, namespaces, explain and auth can-i.
+//! patch, edit, watch, field selectors, delete, namespaces, explain, auth can-i and whoami.
 
 use std::io::{BufRead, BufReader};
 use std::time::Duration;
@@ -160,10 +160,11 @@ fn explain_describes_fields_from_the_openapi_schemas() {
     }
 }
 
-/// `kubectl auth can-i` gets upstream's AlwaysAllow answers: everynode authorizes every
-/// authenticated request. kubectl 1.33 sends the review as protobuf, 1.27 as JSON.
+/// `kubectl auth can-i` gets upstream's AlwaysAllow answers (everynode authorizes every
+/// authenticated request) and `whoami` the token's user. kubectl 1.33 sends the reviews as
+/// protobuf, 1.27 as JSON.
 #[test]
-fn auth_can_i_answers_yes_since_nothing_is_enforced() {
+fn auth_can_i_and_whoami_answer_as_always_allow() {
     let server = Server::apiserver();
     for minor in [27, 33] {
         let kubectl = Kubectl::version(&server.kubeconfig(), minor);
@@ -184,6 +185,17 @@ fn auth_can_i_answers_yes_since_nothing_is_enforced() {
             "kubectl 1.{minor}: {rules}"
         );
     }
+    // authentication.k8s.io/v1 SelfSubjectReview went GA in 1.28; kubectl 1.27 asks only for
+    // the alpha and beta versions, and we serve v1 alone.
+    let kubectl = Kubectl::version(&server.kubeconfig(), 33);
+    let me = kubectl.run(&["auth", "whoami"]).ok();
+    let user: Vec<&str> = me
+        .lines()
+        .find(|l| l.starts_with("Username"))
+        .map(|l| l.split_whitespace().collect())
+        .unwrap_or_default();
+    assert_eq!(user, ["Username", "everynode"], "{me}");
+    assert!(me.contains("system:masters"), "{me}");
     // A review must ask about a resource or a path, not both (upstream validation).
     let kubectl = Kubectl::new(&server.kubeconfig());
     let both = r#"{"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",

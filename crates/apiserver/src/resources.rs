@@ -401,6 +401,20 @@ pub static RESOURCES: &[Resource] = &[
         verbs: CREATE_ONLY,
         subresources: &[],
     },
+    // `kubectl auth whoami`.
+    Resource {
+        storage: "selfsubjectreviews.authentication.k8s.io",
+        group: "authentication.k8s.io",
+        version: "v1",
+        plural: "selfsubjectreviews",
+        singular: "selfsubjectreview",
+        kind: "SelfSubjectReview",
+        namespaced: false,
+        short_names: &[],
+        categories: &[],
+        verbs: CREATE_ONLY,
+        subresources: &[],
+    },
 ];
 
 /// The groups in discovery order (core `""` first), each with its one version.

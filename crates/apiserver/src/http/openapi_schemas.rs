@@ -5,7 +5,9 @@
 //! (`io.k8s.api.apps.v1.DaemonSet`). References with a description become `allOf: [{$ref}]`, the
 //! shape upstream publishes and kubectl's explain templates expect.
 
-use k8s_openapi::api::{apps, authorization, coordination, core, events, rbac, scheduling};
+use k8s_openapi::api::{
+    apps, authentication, authorization, coordination, core, events, rbac, scheduling,
+};
 use k8s_openapi::schemars::JsonSchema;
 use k8s_openapi::schemars::generate::{SchemaGenerator, SchemaSettings};
 use serde_json::{Map, Value, json};
@@ -79,6 +81,9 @@ fn add_kind(
         }
         ("authorization.k8s.io", "v1", "SelfSubjectRulesReview") => {
             add::<authorization::v1::SelfSubjectRulesReview>(generator)
+        }
+        ("authentication.k8s.io", "v1", "SelfSubjectReview") => {
+            add::<authentication::v1::SelfSubjectReview>(generator)
         }
         _ => None,
     }

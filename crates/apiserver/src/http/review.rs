@@ -1,7 +1,8 @@
-//! Self reviews (`authorization.k8s.io/v1`), what `kubectl auth can-i` asks: every answer is "allowed", because everynode authorizes every authenticated request (upstream's AlwaysAllow).
+//! Self reviews, what `kubectl auth can-i` and `kubectl auth whoami` ask: every access is "allowed", because everynode authorizes every authenticated request (upstream's AlwaysAllow).
 //!
 //! A review is created and answered, never stored: the response is the request with its
-//! `status` filled in, as kube-apiserver's review endpoints return it.
+//! `status` filled in, as kube-apiserver's review endpoints return it. The one identity is the
+//! holder of the bearer token, named as in the kubeconfig, in upstream's admin group.
 
 use http::StatusCode;
 use serde_json::{Value, json};
@@ -14,8 +15,15 @@ use crate::resources::Resource;
 /// Why every review is allowed.
 const ALLOWED_REASON: &str =
     "everynode authorizes every authenticated request (RBAC objects are stored, not enforced)";
+/// The user the bearer token authenticates (the kubeconfig's user entry).
+const USER: &str = "everynode";
+/// Its groups: upstream's admin group and every authenticated user's.
+const GROUPS: [&str; 2] = ["system:masters", "system:authenticated"];
 
-/// Answers a POST of a SelfSubjectAccessReview or SelfSubjectRulesReview.
+/// The API groups whose create-only review kinds [`answer`] handles.
+pub(super) const GROUPS_SERVED: [&str; 2] = ["authorization.k8s.io", "authentication.k8s.io"];
+
+/// Answers a POST of a SelfSubjectAccessReview, SelfSubjectRulesReview or SelfSubjectReview.
 pub(super) fn answer(
     call: &Call,
     resource: &'static Resource,
@@ -36,11 +44,12 @@ pub(super) fn answer(
             validate_access_review(resource, &review["spec"])?;
             json!({"allowed": true, "reason": ALLOWED_REASON})
         }
-        _ => json!({
+        "SelfSubjectRulesReview" => json!({
             "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
             "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
             "incomplete": false,
         }),
+        _ => json!({"userInfo": {"username": USER, "groups": GROUPS}}),
     };
     review["status"] = status;
     Ok(body::json(StatusCode::CREATED, &review))

@@ -1,4 +1,4 @@
-//! Descriptors for the non-core groups we serve: policy/v1 Eviction, apps/v1 DaemonSet and ControllerRevision, coordination.k8s.io/v1 Lease, scheduling.k8s.io/v1 PriorityClass, events.k8s.io/v1 Event, authorization.k8s.io/v1 self-reviews.
+//! Descriptors for the non-core groups we serve: policy/v1 Eviction, apps/v1 DaemonSet and ControllerRevision, coordination.k8s.io/v1 Lease, scheduling.k8s.io/v1 PriorityClass, events.k8s.io/v1 Event, authorization.k8s.io/v1 and authentication.k8s.io/v1 self-reviews.
 
 use super::core::{EVENT_SOURCE, OBJECT_REFERENCE};
 use super::meta::{DELETE_OPTIONS, LABEL_SELECTOR, OBJECT_META};
@@ -213,4 +213,11 @@ pub(crate) static SELF_SUBJECT_RULES_REVIEW: Message = Message {
 static SELF_SUBJECT_RULES_REVIEW_SPEC: Message = Message {
     name: "SelfSubjectRulesReviewSpec",
     fields: &[f(1, "namespace", Str)],
+};
+
+// --- authentication.k8s.io/v1 (what `kubectl auth whoami` sends) ---
+
+pub(crate) static SELF_SUBJECT_REVIEW: Message = Message {
+    name: "SelfSubjectReview",
+    fields: &[f(1, "metadata", Msg(&OBJECT_META))],
 };

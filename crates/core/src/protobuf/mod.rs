@@ -212,6 +212,11 @@ static KINDS: &[(&[&str], &str, &Message)] = &[
         "SelfSubjectRulesReview",
         &groups::SELF_SUBJECT_RULES_REVIEW,
     ),
+    (
+        &["authentication.k8s.io/v1"],
+        "SelfSubjectReview",
+        &groups::SELF_SUBJECT_REVIEW,
+    ),
 ];
 
 /// The `runtime.Unknown` envelope: `typeMeta = 1` {`apiVersion = 1`, `kind = 2`}, `raw = 2`,
