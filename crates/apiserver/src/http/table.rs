@@ -59,14 +59,15 @@ pub fn table(
     let now = k8s_openapi::jiff::Timestamp::now();
     let mut rows = Vec::with_capacity(objects.len());
     for stored in objects {
-        let mut object = stored.value();
-        let printed = everynode_core::printers::print_row(resource.plural, &object, now)
+        // Printing decodes the typed object straight from the stored bytes; only a row that
+        // embeds the whole object parses it into a value as well.
+        let printed = everynode_core::printers::print_row_json(resource.plural, &stored.json, now)
             .map_err(|e| ApiError::internal(format!("failed to print {}: {e}", resource.plural)))?;
         let mut row = json!({"cells": printed.cells});
         row["object"] = match request.include {
             Include::None => Value::Null,
-            Include::Object => object,
-            Include::Metadata => super::metadata::partial(object["metadata"].take()),
+            Include::Object => stored.value(),
+            Include::Metadata => super::metadata::object(stored),
         };
         if !printed.conditions.is_empty() {
             row["conditions"] = json!(printed.conditions);

@@ -144,11 +144,35 @@ fn layout_container_cells(
     (names.join(","), images.join(","))
 }
 
-fn decode<T: serde::de::DeserializeOwned>(resource: &str, obj: &Value) -> Result<T, PrintError> {
-    T::deserialize(obj).map_err(|source| PrintError::Decode {
-        resource: resource.to_string(),
-        source,
-    })
+/// Where a printed object comes from: a parsed value, or the stored JSON bytes (decoded straight
+/// into the typed object, with no `Value` in between).
+trait Source {
+    fn decode<T: serde::de::DeserializeOwned>(&self, resource: &str) -> Result<T, PrintError>;
+}
+
+impl Source for Value {
+    fn decode<T: serde::de::DeserializeOwned>(&self, resource: &str) -> Result<T, PrintError> {
+        T::deserialize(self).map_err(|source| PrintError::Decode {
+            resource: resource.to_string(),
+            source,
+        })
+    }
+}
+
+impl Source for [u8] {
+    fn decode<T: serde::de::DeserializeOwned>(&self, resource: &str) -> Result<T, PrintError> {
+        serde_json::from_slice(self).map_err(|source| PrintError::Decode {
+            resource: resource.to_string(),
+            source,
+        })
+    }
+}
+
+/// Only an object's metadata, for kinds printed from it alone.
+#[derive(serde::Deserialize)]
+struct MetadataOnly {
+    #[serde(default)]
+    metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
 }
 
 /// Column definitions for a resource (plural name); unknown resources get NAME and AGE.
@@ -172,50 +196,56 @@ pub fn column_definitions(resource: &str) -> Vec<ColumnDefinition> {
     }
 }
 
-/// Prints one stored object of `resource` (plural name) as a Table row at time `now`.
+/// Prints one object of `resource` (plural name) as a Table row at time `now`.
 pub fn print_row(resource: &str, obj: &Value, now: Timestamp) -> Result<TableRow, PrintError> {
+    print_from(resource, obj, now)
+}
+
+/// [`print_row`] from an object's JSON bytes, as stored.
+pub fn print_row_json(resource: &str, json: &[u8], now: Timestamp) -> Result<TableRow, PrintError> {
+    print_from(resource, json, now)
+}
+
+fn print_from<S: Source + ?Sized>(
+    resource: &str,
+    obj: &S,
+    now: Timestamp,
+) -> Result<TableRow, PrintError> {
     let plain = |cells: Vec<Value>| TableRow {
         cells,
         conditions: Vec::new(),
     };
     Ok(match resource {
         "pods" => {
-            let pod = decode(resource, obj)?;
+            let pod = obj.decode(resource)?;
             TableRow {
                 cells: pods::row_cells(&pod, now),
                 conditions: pods::row_conditions(&pod),
             }
         }
-        "daemonsets" => plain(daemonsets::row_cells(&decode(resource, obj)?, now)),
-        "deployments" => plain(workloads::deployment_cells(&decode(resource, obj)?, now)),
-        "replicasets" => plain(workloads::replica_set_cells(&decode(resource, obj)?, now)),
-        "controllerrevisions" => plain(controllerrevisions::row_cells(
-            &decode(resource, obj)?,
-            now,
-        )?),
-        "nodes" => plain(nodes::row_cells(&decode(resource, obj)?, now)),
-        "events" => plain(events::row_cells(&decode(resource, obj)?, now)),
-        "namespaces" => plain(namespaces::row_cells(&decode(resource, obj)?, now)),
-        "configmaps" => plain(configmaps::row_cells(&decode(resource, obj)?, now)),
-        "serviceaccounts" => plain(serviceaccounts::row_cells(&decode(resource, obj)?, now)),
-        "leases" => plain(leases::row_cells(&decode(resource, obj)?, now)),
-        "priorityclasses" => plain(priorityclasses::row_cells(&decode(resource, obj)?, now)),
+        "daemonsets" => plain(daemonsets::row_cells(&obj.decode(resource)?, now)),
+        "deployments" => plain(workloads::deployment_cells(&obj.decode(resource)?, now)),
+        "replicasets" => plain(workloads::replica_set_cells(&obj.decode(resource)?, now)),
+        "controllerrevisions" => {
+            plain(controllerrevisions::row_cells(&obj.decode(resource)?, now)?)
+        }
+        "nodes" => plain(nodes::row_cells(&obj.decode(resource)?, now)),
+        "events" => plain(events::row_cells(&obj.decode(resource)?, now)),
+        "namespaces" => plain(namespaces::row_cells(&obj.decode(resource)?, now)),
+        "configmaps" => plain(configmaps::row_cells(&obj.decode(resource)?, now)),
+        "serviceaccounts" => plain(serviceaccounts::row_cells(&obj.decode(resource)?, now)),
+        "leases" => plain(leases::row_cells(&obj.decode(resource)?, now)),
+        "priorityclasses" => plain(priorityclasses::row_cells(&obj.decode(resource)?, now)),
         "roles" | "clusterroles" => {
-            let meta = match obj.get("metadata") {
-                Some(m) => decode(resource, m)?,
-                None => Default::default(),
-            };
-            plain(rbac::role_row_cells(&meta))
+            let meta: MetadataOnly = obj.decode(resource)?;
+            plain(rbac::role_row_cells(&meta.metadata))
         }
         "rolebindings" | "clusterrolebindings" => {
-            plain(rbac::binding_row_cells(&decode(resource, obj)?, now))
+            plain(rbac::binding_row_cells(&obj.decode(resource)?, now))
         }
         _ => {
-            let meta = match obj.get("metadata") {
-                Some(m) => decode(resource, m)?,
-                None => Default::default(),
-            };
-            plain(generic::row_cells(&meta, now))
+            let meta: MetadataOnly = obj.decode(resource)?;
+            plain(generic::row_cells(&meta.metadata, now))
         }
     })
 }
