@@ -300,6 +300,11 @@ mod tests {
                 column_definitions(resource).len(),
                 "{resource}"
             );
+            // The server prints from the stored bytes: the same row.
+            let bytes = serde_json::to_vec(&obj).unwrap_or_default();
+            let from_bytes = print_row_json(resource, &bytes, now())
+                .unwrap_or_else(|e| panic!("{resource}: {e}"));
+            assert_eq!(from_bytes, row, "{resource}");
         }
     }
 
