@@ -88,8 +88,29 @@ const ALL: &[&str] = &[
     "watch",
 ];
 const STATUS_VERBS: &[&str] = &["get", "patch", "update"];
-/// Reviews are created and answered, never stored.
-const CREATE_ONLY: &[&str] = &["create"];
+/// A cluster-scoped review kind of a `v1` group: created and answered, never stored (its
+/// storage name is never written).
+const fn review(
+    storage: ResourceName,
+    group: &'static str,
+    plural: &'static str,
+    singular: &'static str,
+    kind: &'static str,
+) -> Resource {
+    Resource {
+        storage,
+        group,
+        version: "v1",
+        plural,
+        singular,
+        kind,
+        namespaced: false,
+        short_names: &[],
+        categories: &[],
+        verbs: &["create"],
+        subresources: &[],
+    }
+}
 
 const fn status(kind: &'static str) -> Subresource {
     Subresource {
@@ -374,47 +395,29 @@ pub static RESOURCES: &[Resource] = &[
         subresources: &[],
     },
     // `kubectl auth can-i` asks these; with no authorization enforced, everything is allowed
-    // (upstream's AlwaysAllow answers). Their storage names are never written.
-    Resource {
-        storage: "selfsubjectaccessreviews.authorization.k8s.io",
-        group: "authorization.k8s.io",
-        version: "v1",
-        plural: "selfsubjectaccessreviews",
-        singular: "selfsubjectaccessreview",
-        kind: "SelfSubjectAccessReview",
-        namespaced: false,
-        short_names: &[],
-        categories: &[],
-        verbs: CREATE_ONLY,
-        subresources: &[],
-    },
-    Resource {
-        storage: "selfsubjectrulesreviews.authorization.k8s.io",
-        group: "authorization.k8s.io",
-        version: "v1",
-        plural: "selfsubjectrulesreviews",
-        singular: "selfsubjectrulesreview",
-        kind: "SelfSubjectRulesReview",
-        namespaced: false,
-        short_names: &[],
-        categories: &[],
-        verbs: CREATE_ONLY,
-        subresources: &[],
-    },
+    // (upstream's AlwaysAllow answers).
+    review(
+        "selfsubjectaccessreviews.authorization.k8s.io",
+        "authorization.k8s.io",
+        "selfsubjectaccessreviews",
+        "selfsubjectaccessreview",
+        "SelfSubjectAccessReview",
+    ),
+    review(
+        "selfsubjectrulesreviews.authorization.k8s.io",
+        "authorization.k8s.io",
+        "selfsubjectrulesreviews",
+        "selfsubjectrulesreview",
+        "SelfSubjectRulesReview",
+    ),
     // `kubectl auth whoami`.
-    Resource {
-        storage: "selfsubjectreviews.authentication.k8s.io",
-        group: "authentication.k8s.io",
-        version: "v1",
-        plural: "selfsubjectreviews",
-        singular: "selfsubjectreview",
-        kind: "SelfSubjectReview",
-        namespaced: false,
-        short_names: &[],
-        categories: &[],
-        verbs: CREATE_ONLY,
-        subresources: &[],
-    },
+    review(
+        "selfsubjectreviews.authentication.k8s.io",
+        "authentication.k8s.io",
+        "selfsubjectreviews",
+        "selfsubjectreview",
+        "SelfSubjectReview",
+    ),
 ];
 
 /// The groups in discovery order (core `""` first), each with its one version.

@@ -31,7 +31,7 @@ pub fn stopped_at(pod: &Pod, observed: Timestamp, stop_delay: Duration) -> Optio
 }
 
 /// How long the slowest preStop hook of the pod's containers runs.
-pub fn pre_stop_duration(pod: &Pod) -> Duration {
+fn pre_stop_duration(pod: &Pod) -> Duration {
     pod.spec
         .iter()
         .flat_map(|s| s.containers.iter())
