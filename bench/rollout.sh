@@ -6,6 +6,9 @@
 # slowed to once an hour so they do not count).
 #
 # Usage: bench/rollout.sh [NODES] [RUNS]   (default 1000 nodes, 3 runs); run from the repo root.
+# With BY_KIND=1 each run also watches pods, events, daemonsets and controllerrevisions during
+# the rollout and prints how many writes each kind took (the watchers cost CPU, so take the
+# timing figures from a run without it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 nodes=${1:-1000}
@@ -48,6 +51,14 @@ for strategy in "10% 0" "0 10%"; do
     export KUBECONFIG="$dir/kubeconfig" HOME="$dir/home"
     manifest "$unavailable" "$surge" | kubectl apply -f - >/dev/null
     kubectl rollout status ds/agent --timeout=300s >/dev/null
+    if [ "${BY_KIND:-0}" = 1 ]; then
+      watchers=()
+      for kind in pods events daemonsets controllerrevisions; do
+        kubectl get "$kind" -A --watch-only -o name >"$dir.$kind" 2>/dev/null &
+        watchers+=($!)
+      done
+      sleep 1 # time for the watches to start; the sum printed below shows whether they saw every write
+    fi
     before=$(revision)
     start=$(now)
     kubectl set image ds/agent agent=busybox:1.37 >/dev/null
@@ -55,6 +66,17 @@ for strategy in "10% 0" "0 10%"; do
     times+=("$(echo "$(now) - $start" | bc)")
     after=$(revision)
     writes+=("$(echo "scale=2; ($after - $before) / $nodes" | bc)")
+    if [ "${BY_KIND:-0}" = 1 ]; then
+      # Each write is one watch event of its kind; wait until they add up to the revisions.
+      for _ in $(seq 100); do
+        [ "$(cat "$dir".{pods,events,daemonsets,controllerrevisions} | wc -l)" -ge $((after - before)) ] && break
+        sleep 0.1
+      done
+      counts=""
+      for kind in pods events daemonsets controllerrevisions; do counts+=" $kind $(wc -l <"$dir.$kind")"; done
+      echo "maxUnavailable $unavailable maxSurge $surge run $run: $((after - before)) writes:$counts" >&2
+      kill "${watchers[@]}" 2>/dev/null || true
+    fi
     kill "$pid"; wait "$pid" 2>/dev/null || true
   done
   printf '| maxUnavailable %s, maxSurge %s | %s | %.2f | %.2f |\n' "$unavailable" "$surge" "$nodes" \
